@@ -1,0 +1,5 @@
+export * from './schema';
+export * from './parse';
+export * from './presets';
+export * from './normalize';
+export { runConfigJsonSchema } from './json-schema';

@@ -1,0 +1,87 @@
+// The Electron door: one hardened window over the same host services the other doors use.
+// Kept thin on purpose: behaviour lives in main/host and the services.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { app, BrowserWindow, ipcMain, session, shell, type WebContents } from 'electron';
+import { Connection } from '../host/router';
+import { createHost } from '../host/create';
+import { contentSecurityPolicy } from '../serve/csp';
+import { WIRE_CHANNEL } from './channel';
+import { isSafeExternalUrl } from './external';
+
+const devUrl = process.env.ELECTRON_RENDERER_URL;
+const indexFile = path.join(__dirname, '..', 'renderer', 'index.html');
+const appOrigin = devUrl ? new URL(devUrl).origin : 'file://';
+
+/** Only our own page may talk to the host. */
+function isOwnFrame(url: string | undefined): boolean {
+  if (!url) return false;
+  if (devUrl) return new URL(url).origin === appOrigin;
+  return url === pathToFileURL(indexFile).href || url.startsWith(pathToFileURL(indexFile).href + '#');
+}
+
+function harden(contents: WebContents) {
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.on('will-redirect', (e) => e.preventDefault());
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isSafeExternalUrl(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+}
+
+async function start() {
+  await app.whenReady();
+  const host = createHost('electron');
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy(devUrl ? [devUrl.replace(/^http/, 'ws')] : [])] } });
+  });
+
+  const connections = new Map<number, Connection>();
+  ipcMain.on(WIRE_CHANNEL, (event, message: unknown) => {
+    if (!isOwnFrame(event.senderFrame?.url)) return;
+    const wc = event.sender;
+    let conn = connections.get(wc.id);
+    if (!conn) {
+      conn = new Connection(host.services, 'electron', (m) => {
+        if (!wc.isDestroyed()) wc.send(WIRE_CHANNEL, m);
+      });
+      connections.set(wc.id, conn);
+      wc.once('destroyed', () => {
+        connections.get(wc.id)?.close();
+        connections.delete(wc.id);
+      });
+    }
+    void conn.receive(message);
+  });
+
+  const win = new BrowserWindow({
+    width: 1440,
+    height: 900,
+    title: 'Spindle',
+    show: false,
+    webPreferences: {
+      preload: path.join(__dirname, '..', 'preload', 'index.js'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  harden(win.webContents);
+  win.once('ready-to-show', () => win.show());
+  if (devUrl) await win.loadURL(devUrl);
+  else await win.loadFile(indexFile);
+
+  app.on('window-all-closed', () => {
+    // Runs live on the nodes, not in this process: closing the window loses nothing.
+    void host.dispose().finally(() => app.quit());
+  });
+}
+
+app.on('web-contents-created', (_e, contents) => harden(contents));
+void start();

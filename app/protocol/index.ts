@@ -2,6 +2,11 @@
 // this index joins them; transports and clients are typed from these maps.
 import type { z } from 'zod';
 import { hostRequests, hostStreams } from './host';
+import { filesRequests, filesStreams } from './files';
+import { nodesRequests, nodesStreams } from './nodes';
+import { promptsRequests, promptsStreams } from './prompts';
+import { runsRequests, runsStreams } from './runs';
+import { terminalsRequests, terminalsStreams } from './terminals';
 
 export * from './define';
 export * from './wire';
@@ -9,9 +14,19 @@ export * from './host';
 
 export const requests = {
   ...hostRequests,
+  ...filesRequests,
+  ...nodesRequests,
+  ...promptsRequests,
+  ...runsRequests,
+  ...terminalsRequests,
 };
 export const streams = {
   ...hostStreams,
+  ...filesStreams,
+  ...nodesStreams,
+  ...promptsStreams,
+  ...runsStreams,
+  ...terminalsStreams,
 };
 
 export type Requests = typeof requests;

@@ -22,5 +22,5 @@ export function createHost(door: HostContext['door'], overrides: Partial<HostCon
     ...overrides,
   };
   const services = createServices(context);
-  return { context, services, dispose: async () => {} };
+  return { context, services, dispose: () => services.dispose() };
 }

@@ -14,6 +14,8 @@ import {
   type ResultOf,
   type StreamName,
   type WireError,
+  type RequestDef,
+  type StreamDef,
 } from '../../app/protocol';
 
 export interface CallContext {
@@ -35,6 +37,20 @@ export type StreamHandlers = {
 export interface Services {
   requests: RequestHandlers;
   streams: StreamHandlers;
+}
+
+/** One area's handlers for its own part of the contract (app/protocol/<area>.ts). */
+export interface AreaServices<R extends Record<string, RequestDef>, S extends Record<string, StreamDef>> {
+  requests: { [M in keyof R]: (params: z.output<R[M]['params']>, ctx: CallContext) => Promise<z.output<R[M]['result']>> | z.output<R[M]['result']> };
+  streams: {
+    [K in keyof S]: (
+      params: z.output<S[K]['params']>,
+      emit: (e: z.output<S[K]['event']>) => void,
+      ctx: CallContext,
+    ) => void | (() => void) | Promise<void | (() => void)>;
+  };
+  /** Stops watchers, terminals and timers when the host shuts down. */
+  dispose?: () => Promise<void> | void;
 }
 
 function toWireError(e: unknown): WireError {

@@ -35,17 +35,25 @@ export interface HostLink {
 
 export function connectToHost(): HostLink {
   const listeners = new Set<(s: ConnectionState) => void>();
-  const setState = (s: ConnectionState) => listeners.forEach((l) => l(s));
+  let current: ConnectionState = 'connecting';
+  const setState = (s: ConnectionState) => {
+    current = s;
+    listeners.forEach((l) => l(s));
+  };
+  // A late listener learns the current state at once, so no transition is missed.
   const onState = (l: (s: ConnectionState) => void) => {
     listeners.add(l);
-    return () => listeners.delete(l);
+    l(current);
+    return () => {
+      listeners.delete(l);
+    };
   };
 
   const bridge = window.spindle;
   if (bridge) {
     const client = new ProtocolClient((m) => bridge.send(m));
     bridge.onMessage((m) => client.receive(m));
-    queueMicrotask(() => setState('connected'));
+    setState('connected');
     return { client, onState };
   }
 

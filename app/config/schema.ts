@@ -85,7 +85,7 @@ export const Parallel = z
       .default('auto')
       .describe('ZeRO stage over the data-parallel x sequence-parallel group.'),
     checkpointing: autoOr(z.enum(['none', 'full', 'selective'])).default('auto').describe('Activation checkpointing policy.'),
-    offload: Offload.default({ optimizer: false, params: false, activations: false }),
+    offload: Offload.prefault({}),
     chunks: autoOr(posInt).default(1).describe('FPDT-style attention chunks per local sequence.'),
   })
   .strict();
@@ -113,11 +113,11 @@ export const RunConfig = z
     version: z.literal(1).describe('Config format version.'),
     name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').describe('Run name.'),
     model: Model,
-    data: Data.default({ source: 'sample', tokenizer: 'byte', pack: true }),
+    data: Data.prefault({}),
     training: Training,
-    parallel: Parallel.default({} as never),
+    parallel: Parallel.prefault({}),
     cluster: Cluster,
-    launch: Launch.default({} as never),
+    launch: Launch.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

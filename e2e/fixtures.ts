@@ -68,7 +68,6 @@ export async function startStudio(home: string, env: Record<string, string> = {}
 }
 
 export const test = base.extend<{ studio: Studio; studioPage: Page }>({
-  // eslint-disable-next-line no-empty-pattern
   studio: async ({}, use) => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'spindle-e2e-'));
     const studio = await startStudio(home);

@@ -1,24 +1,15 @@
 // The Electron door: one hardened window over the same host services the other doors use.
 // Kept thin on purpose: behaviour lives in main/host and the services.
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, ipcMain, session, shell, type WebContents } from 'electron';
 import { Connection } from '../host/router';
 import { createHost } from '../host/create';
 import { contentSecurityPolicy } from '../serve/csp';
 import { WIRE_CHANNEL } from './channel';
-import { isSafeExternalUrl } from './external';
+import { isOwnFrame, isSafeExternalUrl, WEB_PREFERENCES } from './policy';
 
 const devUrl = process.env.ELECTRON_RENDERER_URL;
 const indexFile = path.join(__dirname, '..', 'renderer', 'index.html');
-const appOrigin = devUrl ? new URL(devUrl).origin : 'file://';
-
-/** Only our own page may talk to the host. */
-function isOwnFrame(url: string | undefined): boolean {
-  if (!url) return false;
-  if (devUrl) return new URL(url).origin === appOrigin;
-  return url === pathToFileURL(indexFile).href || url.startsWith(pathToFileURL(indexFile).href + '#');
-}
 
 function harden(contents: WebContents) {
   contents.on('will-navigate', (e) => e.preventDefault());
@@ -42,7 +33,7 @@ async function start() {
 
   const connections = new Map<number, Connection>();
   ipcMain.on(WIRE_CHANNEL, (event, message: unknown) => {
-    if (!isOwnFrame(event.senderFrame?.url)) return;
+    if (!isOwnFrame(event.senderFrame?.url, { indexFile, devUrl })) return;
     const wc = event.sender;
     let conn = connections.get(wc.id);
     if (!conn) {
@@ -63,14 +54,7 @@ async function start() {
     height: 900,
     title: 'Spindle',
     show: false,
-    webPreferences: {
-      preload: path.join(__dirname, '..', 'preload', 'index.js'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
-    },
+    webPreferences: { ...WEB_PREFERENCES, preload: path.join(__dirname, '..', 'preload', 'index.js') },
   });
   harden(win.webContents);
   win.once('ready-to-show', () => win.show());

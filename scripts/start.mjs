@@ -18,6 +18,7 @@ const forward = (child) => {
 if (electron && !process.env.SPINDLE_SERVE) {
   forward(spawn(electron, [root], { stdio: 'inherit' }));
 } else {
-  process.stdout.write("Electron's binary is not installed here: opening the studio in a browser instead (spindle serve).\n");
+  const why = electron ? 'SPINDLE_SERVE is set' : "Electron's binary is not installed here";
+  process.stdout.write(`${why}: opening the studio in a browser instead (spindle serve).\n`);
   forward(spawn(process.execPath, [path.join(root, 'bin', 'spindle.js'), 'serve', '--open', ...process.argv.slice(2)], { stdio: 'inherit' }));
 }

@@ -1,0 +1,4 @@
+export * from './flow';
+export * from './session';
+export * from './local';
+export * from './manager';

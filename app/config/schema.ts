@@ -85,7 +85,7 @@ export const Parallel = z
       .default('auto')
       .describe('ZeRO stage over the data-parallel x sequence-parallel group.'),
     checkpointing: autoOr(z.enum(['none', 'full', 'selective'])).default('auto').describe('Activation checkpointing policy.'),
-    offload: Offload.prefault({}),
+    offload: Offload.prefault({}).describe('Move states to host (CPU) memory to fit longer sequences, at the cost of PCIe traffic.'),
     chunks: autoOr(posInt).default(1).describe('FPDT-style attention chunks per local sequence.'),
   })
   .strict();
@@ -112,12 +112,12 @@ export const RunConfig = z
   .object({
     version: z.literal(1).describe('Config format version.'),
     name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').describe('Run name.'),
-    model: Model,
-    data: Data.prefault({}),
-    training: Training,
-    parallel: Parallel.prefault({}),
-    cluster: Cluster,
-    launch: Launch.prefault({}),
+    model: Model.describe('Which model to train: a preset from the catalog or an explicit architecture.'),
+    data: Data.prefault({}).describe('Where training text comes from and how it is tokenized.'),
+    training: Training.describe('Sequence length, batch, optimizer and schedule.'),
+    parallel: Parallel.prefault({}).describe('How the work is split across GPUs (world = dp x ring x ulysses) and which memory savers are on. "auto" fields are chosen by the planner.'),
+    cluster: Cluster.describe('The hardware: GPU type, machines and GPUs per machine.'),
+    launch: Launch.prefault({}).describe('Where and how the training processes start.'),
   })
   .strict()
   .superRefine((c, ctx) => {

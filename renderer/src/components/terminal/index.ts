@@ -1,0 +1,1 @@
+export { TerminalView, type TerminalTarget, type TerminalViewProps } from './TerminalView';

@@ -10,6 +10,10 @@ export const NodeSpec = z.object({
   identityFile: z.string().optional(),
   proxyJump: z.string().optional().describe('user@host:port[,…] or a node / ssh-config name'),
   cluster: z.string().optional().describe('Named group a run config can target'),
+  /** Where runs and the runtime live on this node; overrides the run config's launch.workdir. */
+  workdir: z.string().optional(),
+  /** Python with PyTorch on this node; overrides the run config's launch.python. */
+  python: z.string().optional(),
 });
 export type NodeSpec = z.infer<typeof NodeSpec>;
 

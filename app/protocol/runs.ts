@@ -30,6 +30,8 @@ export const NodeCommand = z.object({
   runDir: z.string(),
   command: z.string().describe('exactly what is executed, shell-quoted'),
   env: z.record(z.string(), z.string()),
+  /** The whole start script run on the node (setsid wrapper, pid and exit-status files). */
+  script: z.string().optional(),
 });
 export const LaunchPlan = z.object({
   runId: z.string(),

@@ -1,0 +1,5 @@
+export * from './shell';
+export * from './address';
+export * from './plan';
+export * from './failure';
+export * from './runid';

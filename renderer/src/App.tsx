@@ -3,7 +3,7 @@ import { hostLink } from './host';
 import { AREAS, useApp, type Area } from './state/app';
 import { StatusBar } from './components/StatusBar';
 import { PlanArea } from './areas/plan/PlanArea';
-import { NodesArea } from './areas/nodes/NodesArea';
+import { NodesArea, PromptHost } from './areas/nodes/NodesArea';
 import { RunsArea } from './areas/runs/RunsArea';
 
 const LABELS: Record<Area, string> = { plan: 'Plan', nodes: 'Nodes', runs: 'Runs' };
@@ -95,6 +95,7 @@ export function App() {
         <View />
       </main>
       <StatusBar />
+      <PromptHost />
     </div>
   );
 }

@@ -1,0 +1,83 @@
+"""Which query may attend which key: described per token, not as a dense mask.
+
+Every token carries `seq` (its index in the full, unsharded sequence) and `doc` (the packed
+document it belongs to). Query i may attend key j iff doc[i] == doc[j] and seq[j] <= seq[i].
+This stays correct however the sequence is sharded, since both numbers are global.
+"""
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import warnings
+
+import torch
+
+# torch 1.13 flags scatter_reduce as beta on every call; the amin/amax reductions used here are stable.
+warnings.filterwarnings('ignore', message='scatter_reduce\\(\\) is in beta')
+
+
+@dataclass
+class TokenMeta:
+    seq: torch.Tensor  # [B, L] int64, index in the full sequence
+    doc: torch.Tensor  # [B, L] int64, document id (equal ids attend each other causally)
+
+    def slice(self, a, b):
+        return TokenMeta(self.seq[:, a:b], self.doc[:, a:b])
+
+    def to(self, device):
+        return TokenMeta(self.seq.to(device), self.doc.to(device))
+
+    def __len__(self):
+        return self.seq.shape[1]
+
+
+def allowed(q: TokenMeta, k: TokenMeta) -> torch.Tensor:
+    """Dense boolean mask [B, Lq, Lk] (only for one block at a time)."""
+    same_doc = q.doc[:, :, None] == k.doc[:, None, :]
+    causal = k.seq[:, None, :] <= q.seq[:, :, None]
+    return same_doc & causal
+
+
+def active_range(q: TokenMeta, k: TokenMeta) -> Optional[Tuple[int, int, int, int]]:
+    """Bounding ranges (q0, q1, k0, k1) of query rows that see any key and keys seen by any query,
+    or None when the block is fully masked. Computed in O(L) per block from per-document extremes,
+    so zigzag ring steps and packed documents skip the work their masks rule out."""
+    B = q.seq.shape[0]
+    offs = torch.arange(B, device=q.seq.device)[:, None]
+    # Make document ids distinct per batch row, then compact them to 0..n-1.
+    keys = torch.cat([q.doc * B + offs, k.doc * B + offs], dim=1).reshape(-1)
+    uniq, inv = torch.unique(keys, return_inverse=True)
+    inv = inv.view(B, -1)
+    qi, ki = inv[:, :q.seq.shape[1]].reshape(-1), inv[:, q.seq.shape[1]:].reshape(-1)
+    n = uniq.numel()
+    big = torch.iinfo(torch.int64).max
+    kmin = torch.full((n,), big, dtype=torch.int64, device=keys.device).scatter_reduce(
+        0, ki, k.seq.reshape(-1), reduce='amin', include_self=True)
+    qmax = torch.full((n,), -1, dtype=torch.int64, device=keys.device).scatter_reduce(
+        0, qi, q.seq.reshape(-1), reduce='amax', include_self=True)
+    q_act = (kmin[qi] <= q.seq.reshape(-1)).view(B, -1).any(0)
+    k_act = (qmax[ki] >= k.seq.reshape(-1)).view(B, -1).any(0)
+    if not bool(q_act.any()):
+        return None
+    qa = torch.nonzero(q_act).view(-1)
+    ka = torch.nonzero(k_act).view(-1)
+    return int(qa[0]), int(qa[-1]) + 1, int(ka[0]), int(ka[-1]) + 1
+
+
+@dataclass
+class AttnContext:
+    """What the model hands, unread, to its attention op for one micro-batch.
+
+    local: metadata of this rank's own tokens (the model's sequence dimension).
+    ring: for sequence-parallel runs, metadata of every ring rank's shard (the sequence each
+        Ulysses group holds after its all-to-all), in ring order; None on one process.
+    ranges: active_range(ring[me], ring[j]) for every j, precomputed once per micro-batch.
+    """
+    local: TokenMeta
+    ring: Optional[List[TokenMeta]] = None
+    ring_rank: int = 0
+    ranges: Optional[list] = None
+
+    @staticmethod
+    def single(seq, doc):
+        meta = TokenMeta(seq, doc)
+        return AttnContext(local=meta, ring=[meta], ring_rank=0, ranges=[active_range(meta, meta)])

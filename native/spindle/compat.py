@@ -1,0 +1,43 @@
+"""Guards for APIs that differ between torch 1.13 (Debian, CPU tests) and torch 2.x (GPU nodes)."""
+import torch
+import torch.distributed as dist
+
+TORCH_VERSION = tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2] if p.isdigit())
+
+
+def checkpoint(fn, *args):
+    """Non-reentrant activation checkpointing: works with autograd Functions that communicate
+    (they rerun in the same order on every rank) and with inputs that do not require grad."""
+    from torch.utils.checkpoint import checkpoint as _ckpt
+    return _ckpt(fn, *args, use_reentrant=False)
+
+
+def reduce_scatter_sum(output, input_flat, group):
+    """Sum-reduce `input_flat` over `group` and leave this rank's equal slice in `output`.
+    NCCL has a native op (named differently in 1.13 and 2.x); gloo has none, so it all-reduces a
+    copy and keeps the slice (same result, more traffic)."""
+    if dist.get_backend(group) == 'nccl':
+        if hasattr(dist, 'reduce_scatter_tensor'):
+            dist.reduce_scatter_tensor(output, input_flat, group=group)
+        else:
+            dist._reduce_scatter_base(output, input_flat, group=group)
+        return
+    buf = input_flat.clone()
+    dist.all_reduce(buf, group=group)
+    n = output.numel()
+    r = dist.get_rank(group)
+    output.copy_(buf[r * n:(r + 1) * n])
+
+
+def all_gather_into(output_flat, shard, group):
+    """Gather equal shards from every rank of `group` into `output_flat` in rank order."""
+    if dist.get_backend(group) == 'nccl':
+        if hasattr(dist, 'all_gather_into_tensor'):
+            dist.all_gather_into_tensor(output_flat, shard, group=group)
+        else:
+            dist._all_gather_base(output_flat, shard, group=group)
+        return
+    n = shard.numel()
+    outs = list(output_flat.split(n))
+    # Gloo copies the input into every output slot; a private input avoids aliasing our own slot.
+    dist.all_gather(outs, shard.clone(), group=group)

@@ -1,0 +1,1 @@
+"""Tokenizers, sources and packing: the same token stream for every layout given a seed."""

@@ -1,0 +1,138 @@
+"""Llama / Mistral / Qwen2 decoder: RMSNorm, RoPE (theta), GQA, SwiGLU, optional qkv bias,
+tied or untied embeddings. Inputs are token ids, RoPE positions and an opaque attention
+context; each block's `attn.attention_op` decides how attention is computed."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..attention.sp import LocalAttention
+
+
+@dataclass
+class ModelArgs:
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn: int
+    vocab: int
+    rope_theta: float = 10000.0
+    tie_embeddings: bool = False
+    qkv_bias: bool = False
+    norm_eps: float = 1e-5
+
+    @staticmethod
+    def from_config(arch):
+        return ModelArgs(layers=arch['layers'], hidden=arch['hidden'], heads=arch['heads'], kv_heads=arch['kv_heads'],
+                         head_dim=arch['head_dim'], ffn=arch['ffn'], vocab=arch['vocab'], rope_theta=float(arch['rope_theta']),
+                         tie_embeddings=arch['tie_embeddings'], qkv_bias=arch['qkv_bias'], norm_eps=float(arch['norm_eps']))
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        # Normalise in fp32 whatever the compute dtype (bf16 variance loses too much).
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (xf * self.weight.float()).to(x.dtype)
+
+
+def rope_tables(positions, head_dim, theta):
+    """cos, sin [B, L, 1, head_dim] in fp32 for integer positions [B, L]."""
+    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, device=positions.device, dtype=torch.float32) / head_dim))
+    ang = positions.float()[..., None] * inv  # [B, L, D/2]
+    ang = torch.cat([ang, ang], dim=-1)[:, :, None, :]
+    return ang.cos(), ang.sin()
+
+
+def apply_rope(x, cos, sin):
+    """Rotate-half RoPE (the Llama / Hugging Face convention), computed in fp32."""
+    xf = x.float()
+    h = xf.shape[-1] // 2
+    rot = torch.cat([-xf[..., h:], xf[..., :h]], dim=-1)
+    return (xf * cos + rot * sin).to(x.dtype)
+
+
+class Attention(nn.Module):
+    def __init__(self, a: ModelArgs):
+        super().__init__()
+        self.heads, self.kv_heads, self.head_dim = a.heads, a.kv_heads, a.head_dim
+        self.wq = nn.Linear(a.hidden, a.heads * a.head_dim, bias=a.qkv_bias)
+        self.wk = nn.Linear(a.hidden, a.kv_heads * a.head_dim, bias=a.qkv_bias)
+        self.wv = nn.Linear(a.hidden, a.kv_heads * a.head_dim, bias=a.qkv_bias)
+        self.wo = nn.Linear(a.heads * a.head_dim, a.hidden, bias=False)
+        self.attention_op = LocalAttention()
+
+    def forward(self, x, cos, sin, attn_ctx):
+        B, L, _ = x.shape
+        q = self.wq(x).view(B, L, self.heads, self.head_dim)
+        k = self.wk(x).view(B, L, self.kv_heads, self.head_dim)
+        v = self.wv(x).view(B, L, self.kv_heads, self.head_dim)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        o = self.attention_op(q, k, v, attn_ctx)
+        return self.wo(o.reshape(B, L, self.heads * self.head_dim))
+
+
+class MLP(nn.Module):
+    def __init__(self, a: ModelArgs):
+        super().__init__()
+        self.w1 = nn.Linear(a.hidden, a.ffn, bias=False)  # gate
+        self.w3 = nn.Linear(a.hidden, a.ffn, bias=False)  # up
+        self.w2 = nn.Linear(a.ffn, a.hidden, bias=False)  # down
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+class Block(nn.Module):
+    def __init__(self, a: ModelArgs):
+        super().__init__()
+        self.attn_norm = RMSNorm(a.hidden, a.norm_eps)
+        self.attn = Attention(a)
+        self.mlp_norm = RMSNorm(a.hidden, a.norm_eps)
+        self.mlp = MLP(a)
+
+    def forward(self, x, cos, sin, attn_ctx):
+        x = x + self.attn(self.attn_norm(x), cos, sin, attn_ctx)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class Llama(nn.Module):
+    def __init__(self, a: ModelArgs):
+        super().__init__()
+        self.args = a
+        self.embed = nn.Embedding(a.vocab, a.hidden)
+        self.layers = nn.ModuleList(Block(a) for _ in range(a.layers))
+        self.norm = RMSNorm(a.hidden, a.norm_eps)
+        self.lm_head = None if a.tie_embeddings else nn.Linear(a.hidden, a.vocab, bias=False)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        # GPT-2 / Llama style: N(0, 0.02), residual outputs scaled by 1/sqrt(2 * layers).
+        out_std = 0.02 / (2 * self.args.layers) ** 0.5
+        for name, p in self.named_parameters():
+            if name.endswith('norm.weight'):
+                nn.init.ones_(p)
+            elif name.endswith('.bias'):
+                nn.init.zeros_(p)
+            elif name.endswith('wo.weight') or name.endswith('w2.weight'):
+                nn.init.normal_(p, std=out_std)
+            else:
+                nn.init.normal_(p, std=0.02)
+
+    def forward(self, tokens, positions, attn_ctx):
+        """tokens, positions: [B, L] (this rank's tokens). Returns logits [B, L, vocab]."""
+        x = self.embed(tokens)
+        cos, sin = rope_tables(positions, self.args.head_dim, self.args.rope_theta)
+        for block in self.layers:
+            x = block(x, cos, sin, attn_ctx)
+        x = self.norm(x)
+        w = self.embed.weight if self.lm_head is None else self.lm_head.weight
+        return F.linear(x, w)

@@ -1,0 +1,1 @@
+"""Applying parallelism to a plain model from outside: mesh, sequence layout, parallelize."""

@@ -1,0 +1,43 @@
+"""Turn a plain model into a parallel one, torchtitan style: the model code stays untouched and
+this step swaps in sequence-parallel attention and activation checkpointing. Data parallelism
+and ZeRO live in the optimizer (spindle.optim.zero), which owns gradient reduction."""
+from .. import compat
+from ..attention import kernels
+from ..attention.sp import LocalAttention, SequenceParallelAttention
+from ..attention.ulysses import check_heads
+
+CHECKPOINTING = ('none', 'full', 'selective')
+
+
+def _checkpointed(fn):
+    def run(*args):
+        return compat.checkpoint(fn, *args)
+    return run
+
+
+def apply_checkpointing(model, policy):
+    """full: each block's forward is recomputed in backward (only block inputs are kept).
+    selective: only each block's SwiGLU MLP is recomputed; attention keeps its q, k, v, out and
+    lse (already the minimum, flash style), so the big ffn-wide activations are what is saved.
+    Forwards are replaced on the instances, so parameter names do not change."""
+    if policy not in CHECKPOINTING:
+        raise ValueError(f'parallel.checkpointing {policy!r}: expected one of {", ".join(CHECKPOINTING)}')
+    if policy == 'none':
+        return model
+    for block in model.layers:
+        target = block if policy == 'full' else block.mlp
+        target.forward = _checkpointed(target.forward)
+    return model
+
+
+def parallelize(model, mesh, ring_variant='zigzag', checkpointing='none', kernel_name=None, device=None):
+    a = model.args
+    check_heads(a.heads, a.kv_heads, mesh.ulysses)
+    kern = kernels.select(device, kernel_name) if device is not None else None
+    for block in model.layers:
+        if mesh.sp > 1:
+            block.attn.attention_op = SequenceParallelAttention(mesh.ulysses_group, mesh.ulysses, mesh.ring_comm(), kern)
+        else:
+            block.attn.attention_op = LocalAttention(kern)
+    apply_checkpointing(model, checkpointing)
+    return model

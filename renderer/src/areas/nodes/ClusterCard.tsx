@@ -53,7 +53,7 @@ export function ClusterCard({ name, nodes, now, onEdit, onRemove }: Props) {
         )}
       </header>
       {run && (running || run.state === 'failed') ? (
-        <ProbeProgress run={run} title={name ? `Probing cluster ${name}` : 'Probing'} onCancel={() => cancelProbe(key)} />
+        <ProbeProgress run={run} title={name ? `Probing cluster ${name}` : 'Probing'} />
       ) : null}
       {name ? <ClusterChecks nodes={nodes} warnings={run?.cluster && run.state !== 'running' ? run.warnings : null} /> : null}
       <div className="table-wrap">

@@ -44,7 +44,8 @@ export function probeFraction(run: ProbeRun): number | null {
   return f === 0 && run.steps.length === 0 ? null : f;
 }
 
-export function ProbeProgress({ run, onCancel, title }: { run: ProbeRun; onCancel(): void; title: string }) {
+/** `onCancel` adds a Stop button; leave it out where the caller already offers one. */
+export function ProbeProgress({ run, onCancel, title }: { run: ProbeRun; onCancel?: () => void; title: string }) {
   const running = run.state === 'running';
   const fraction = running ? probeFraction(run) : 1;
   // Steps grouped by node (cluster-wide steps, without a node, first).
@@ -63,7 +64,7 @@ export function ProbeProgress({ run, onCancel, title }: { run: ProbeRun; onCance
                 ? 'Stopped'
                 : `Failed: ${run.error ?? 'unknown error'}`}
         </span>
-        {running ? (
+        {running && onCancel ? (
           <button type="button" className="ghost small" onClick={onCancel}>
             Stop
           </button>

@@ -42,7 +42,8 @@ export function Dialog({ title, onCancel, children, actions, role = 'dialog', to
     const before = document.activeElement as HTMLElement | null;
     let closingByUs = false;
     if (!dialog.open) dialog.showModal();
-    const target = initialFocus?.current ?? dialog.querySelector<HTMLElement>(`.dialog-body ${FOCUSABLE}`) ?? dialog.querySelector<HTMLElement>(FOCUSABLE);
+    const inBody = FOCUSABLE.split(', ').map((s) => `.dialog-body ${s}`).join(', ');
+    const target = initialFocus?.current ?? dialog.querySelector<HTMLElement>(inBody) ?? dialog.querySelector<HTMLElement>(FOCUSABLE);
     target?.focus();
 
     const onCancelEvent = (e: Event) => {

@@ -95,7 +95,10 @@ SCHEMA = {
         'chunks': POS,
     },
     'cluster': {'gpu': _str, 'nodes': POS, 'gpus_per_node': POS},
-    'launch': {'target': _enum('local', 'ssh'), 'hosts': _str_list, 'python': _str, 'workdir': _str, 'env': _str_map},
+    # The launcher's section: the runtime does not use it. Its fields are optional because
+    # normalization leaves an omitted `launch` as {} (zod 4 does not fill nested defaults there).
+    'launch': {'target': (_enum('local', 'ssh'), OPT), 'hosts': (_str_list, OPT), 'python': (_str, OPT),
+               'workdir': (_str, OPT), 'env': (_str_map, OPT)},
 }
 
 

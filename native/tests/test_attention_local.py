@@ -1,0 +1,102 @@
+"""The local attention block (math path, explicit backward) against plain autograd softmax
+attention, the block-merge algebra ring attention relies on, and the active-range pruning."""
+import pytest
+import torch
+
+from spindle.attention import kernels, math_kernel
+from spindle.attention.meta import AttnContext, TokenMeta, active_range, allowed
+from spindle.attention.ring import merge
+from spindle.attention.sp import LocalAttention
+from spindle.data.packing import doc_positions
+from spindle.parallel.layout import ring_shard_indices
+
+
+def naive(q, k, v, qm, km, scale):
+    """Textbook attention with autograd: repeat KV heads, mask, softmax."""
+    G = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(G, 1), v.repeat_interleave(G, 1)
+    s = (q @ k.transpose(-1, -2)) * scale
+    s = s.masked_fill(~allowed(qm, km)[:, None], float('-inf'))
+    return torch.softmax(s, -1) @ v
+
+
+def inputs(B=2, Hq=4, Hk=2, L=24, D=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(B, h, L, D, generator=g, dtype=torch.float64) for h in (Hq, Hk, Hk))
+    starts = torch.rand(B, L, generator=g) < 0.2
+    starts[:, 0] = True
+    doc = torch.cumsum(starts.long(), 1) - 1
+    return q, k, v, TokenMeta(torch.arange(L).expand(B, L), doc)
+
+
+def test_forward_backward_match_autograd_with_gqa_and_documents():
+    q, k, v, m = inputs()
+    scale = q.shape[-1] ** -0.5
+    out, lse = math_kernel.forward(q, k, v, m, m, scale)
+    qa, ka, va = (x.clone().requires_grad_() for x in (q, k, v))
+    ref = naive(qa, ka, va, m, m, scale)
+    assert torch.allclose(out.double(), ref, atol=1e-5)
+    dout = torch.randn_like(ref)
+    ref.backward(dout)
+    dq, dk, dv = math_kernel.backward(dout, q, k, v, out, lse, m, m, scale)
+    for a, b in ((dq, qa.grad), (dk, ka.grad), (dv, va.grad)):
+        assert torch.allclose(a.double(), b, atol=1e-5)
+
+
+def test_two_key_blocks_merged_equal_one_block():
+    q, k, v, m = inputs(L=32, seed=1)
+    scale = 0.3
+    whole, lse_whole = math_kernel.forward(q, k, v, m, m, scale)
+    acc = torch.zeros_like(whole)
+    lse = torch.full_like(lse_whole, float('-inf'))
+    for a, b in ((16, 32), (0, 16)):  # order must not matter
+        o, l = math_kernel.forward(q, k[:, :, a:b], v[:, :, a:b], m, m.slice(a, b), scale)
+        merge(acc, lse, o, l)
+    assert torch.allclose(acc, whole, atol=1e-6) and torch.allclose(lse, lse_whole, atol=1e-6)
+
+
+def test_local_attention_op_matches_autograd():
+    q, k, v, m = inputs(B=1, L=20, seed=2)
+    t = lambda x: x.transpose(1, 2).float().clone().requires_grad_()
+    qa, ka, va = t(q), t(k), t(v)
+    ctx = AttnContext.single(m.seq, m.doc)
+    out = LocalAttention(kernels.MATH)(qa, ka, va, ctx)
+    qb, kb, vb = t(q), t(k), t(v)
+    ref = naive(qb.transpose(1, 2), kb.transpose(1, 2), vb.transpose(1, 2), m, m, q.shape[-1] ** -0.5).transpose(1, 2)
+    assert torch.allclose(out, ref, atol=1e-5)
+    w = torch.randn_like(ref)
+    (out * w).sum().backward()
+    (ref * w).sum().backward()
+    for a, b in ((qa, qb), (ka, kb), (va, vb)):
+        assert torch.allclose(a.grad, b.grad, atol=1e-5)
+
+
+def test_active_range_prunes_zigzag_blocks_to_halves():
+    R, L = 4, 64
+    meta = lambda r: TokenMeta(ring_shard_indices(L, R, r, 'zigzag')[None], torch.zeros(1, L // R, dtype=torch.long))
+    n = L // R
+    assert active_range(meta(2), meta(2)) == (0, n, 0, n)
+    assert active_range(meta(2), meta(0)) == (0, n, 0, n // 2)  # earlier rank: first key chunk only
+    assert active_range(meta(0), meta(3)) == (n // 2, n, 0, n)  # later rank: second query chunk only
+    contiguous = lambda r: TokenMeta(ring_shard_indices(L, R, r, 'contiguous')[None], torch.zeros(1, n, dtype=torch.long))
+    assert active_range(contiguous(0), contiguous(1)) is None
+
+
+def test_active_range_skips_other_documents():
+    seq = torch.arange(8)[None]
+    q = TokenMeta(seq[:, 4:], torch.tensor([[1, 1, 2, 2]]))
+    k = TokenMeta(seq[:, :4], torch.tensor([[0, 0, 1, 1]]))
+    assert active_range(q, k) == (0, 2, 2, 4)
+    assert active_range(TokenMeta(seq[:, 4:], torch.full((1, 4), 3)), k) is None
+
+
+def test_doc_positions_restart_per_document():
+    doc = torch.tensor([[0, 0, 0, 1, 1, 2, 2, 2]])
+    assert doc_positions(doc).tolist() == [[0, 1, 2, 0, 1, 0, 1, 2]]
+
+
+def test_math_is_always_available_and_selectable():
+    assert kernels.available(torch.device('cpu')) == ['math']
+    assert kernels.select(torch.device('cpu')).name == 'math'
+    with pytest.raises(ValueError, match='not available'):
+        kernels.select(torch.device('cpu'), 'flash_attn')

@@ -1,1 +1,2 @@
-export { TerminalView, type TerminalTarget, type TerminalViewProps } from './TerminalView';
+export { TerminalView, type TerminalViewProps } from './TerminalView';
+export { closeTerminal, type TerminalTarget, type SessionSnapshot } from './session';

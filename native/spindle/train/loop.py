@@ -203,7 +203,8 @@ def train(config_path, run_dir, resume=True, cfg=None):
         if resume:
             trainer.maybe_resume()
         status, elapsed = trainer.run()
-        events.run_end_once(status, trainer.step, elapsed)
+        if rank == 0:  # after its own last event; failures below may come from any rank
+            events.run_end_once(status, trainer.step, elapsed)
         log.info('run %s at step %d', status, trainer.step)
         return 0 if status == 'succeeded' else 143
     except Exception as e:

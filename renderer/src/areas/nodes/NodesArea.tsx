@@ -40,15 +40,12 @@ export function NodesArea() {
   const shells = useNodes((s) => s.shells);
   const start = useNodes((s) => s.start);
   const probe = useNodes((s) => s.probe);
-  const clearShells = useNodes((s) => s.clearShells);
   const [dialog, setDialog] = useState<DialogState>(null);
   const [notice, setNotice] = useState<Notice | null>(null);
   const now = useNow(30_000);
   const addRef = useRef<HTMLButtonElement>(null);
 
   useEffect(() => start(), [start]);
-  // The terminal views close their shells when the area goes away; drop the tabs with them.
-  useEffect(() => () => clearShells(), [clearShells]);
 
   const groups = useMemo(() => groupByCluster(nodes), [nodes]);
   const clusters = useMemo(() => groups.map((g) => g.name).filter((n): n is string => n !== null), [groups]);

@@ -1,7 +1,7 @@
-// Shells on nodes, docked under the node list: one tab per node, all kept mounted so switching
-// tabs keeps each session. Closing a tab closes its shell on the node.
+// Shells on nodes, docked under the node list: one tab per node. Sessions are keyed, so they
+// live on while the user looks at another tab or area; closing a tab closes its shell on the node.
 import { TerminalView } from '../../components/terminal';
-import { useNodes } from './store';
+import { shellKey, useNodes } from './store';
 
 export function ShellPanel() {
   const shells = useNodes((s) => s.shells);
@@ -53,7 +53,7 @@ export function ShellPanel() {
       <div className="shell-body">
         {shells.map((s) => (
           <div key={s.node} id={`shell-${s.node}`} role="tabpanel" aria-labelledby={`shell-tab-${s.node}`} hidden={s.node !== active} data-testid={`shell-${s.node}`}>
-            <TerminalView key={s.session} target={{ node: s.node }} active={s.node === active} label={`Shell on ${s.node}`} onExit={() => shellEnded(s.node)} />
+            <TerminalView sessionKey={shellKey(s)} target={{ node: s.node }} active={s.node === active} label={`Shell on ${s.node}`} onExit={() => shellEnded(s.node)} />
           </div>
         ))}
       </div>

@@ -4,6 +4,7 @@
 import { create } from 'zustand';
 import type { NodeEntry, ProbeResult, ProgressEvent } from '../../../../app/protocol/nodes';
 import { host, hostLink } from '../../host';
+import { closeTerminal } from '../../components/terminal';
 
 export interface ProbeRun {
   /** "node:<name>" or "cluster:<name>". */
@@ -45,10 +46,11 @@ interface NodesState {
   openShell(node: string): void;
   shellEnded(node: string): void;
   closeShell(node: string): void;
-  /** Leaving the area ends its shells (the terminal views close them when they unmount). */
-  clearShells(): void;
   setActiveShell(node: string): void;
 }
+
+/** The terminal session a shell tab shows; sessions outlive the area, so switching away keeps them. */
+export const shellKey = (s: Shell) => `nodes:${s.node}:${s.session}`;
 
 export const probeKey = (target: { node: string } | { cluster: string }) => ('node' in target ? `node:${target.node}` : `cluster:${target.cluster}`);
 
@@ -159,6 +161,8 @@ export const useNodes = create<NodesState>((set, get) => {
     },
 
     openShell(node) {
+      const old = get().shells.find((x) => x.node === node && x.ended);
+      if (old) closeTerminal(shellKey(old));
       set((s) => {
         const had = s.shells.find((x) => x.node === node);
         const shells = had ? s.shells.map((x) => (x.node === node && x.ended ? { ...x, session: x.session + 1, ended: false } : x)) : [...s.shells, { node, session: 1, ended: false }];
@@ -169,13 +173,12 @@ export const useNodes = create<NodesState>((set, get) => {
       set((s) => ({ shells: s.shells.map((x) => (x.node === node ? { ...x, ended: true } : x)) }));
     },
     closeShell(node) {
+      const sh = get().shells.find((x) => x.node === node);
+      if (sh) closeTerminal(shellKey(sh));
       set((s) => {
         const shells = s.shells.filter((x) => x.node !== node);
         return { shells, activeShell: s.activeShell === node ? (shells[shells.length - 1]?.node ?? null) : s.activeShell };
       });
-    },
-    clearShells() {
-      set({ shells: [], activeShell: null });
     },
     setActiveShell(node) {
       set({ activeShell: node });

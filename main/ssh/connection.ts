@@ -321,9 +321,17 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface RunningCommand {
+  /** Output as it arrives (the whole output is in `done` too). */
+  onStdout(cb: (chunk: string) => void): void;
+  done: Promise<ExecResult>;
+}
+
 /** What the host does on a node, local or remote: the runs and provisioning code use only this. */
 export interface NodeChannel {
   readonly label: string;
+  /** Run a command through the node's shell; resolves when it ends, whatever its exit code. */
+  start(command: string, opts?: { stdin?: string }): RunningCommand;
   exec(command: string, opts?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** Up to `max` bytes from `offset`; null when the file does not exist. */
   readFrom(file: string, offset: number, max: number): Promise<Buffer | null>;
@@ -376,37 +384,45 @@ export class SshConnection implements NodeChannel {
     return this.clients[this.clients.length - 1];
   }
 
-  exec(command: string, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
-    return new Promise<ExecResult>((resolve, reject) => {
+  start(command: string, opts: { stdin?: string } = {}): RunningCommand {
+    let onOut: ((chunk: string) => void) | null = null;
+    const done = new Promise<ExecResult>((resolve, reject) => {
       if (this.isClosed) return reject(new SshError('closed', `${this.label}: connection closed`));
-      let timer: NodeJS.Timeout | null = null;
       this.client.exec(command, (err, stream: ClientChannel) => {
         if (err) return reject(new SshError('closed', `${this.label}: ${err.message}`));
         const out: Buffer[] = [];
         const errs: Buffer[] = [];
         let code: number | null = null;
         let signal: string | null = null;
-        if (opts.timeoutMs) {
-          // A hung channel usually means a dead link: drop the connection so it is redialled.
-          timer = setTimeout(() => {
-            this.close();
-            reject(new SshError('timeout', `${this.label}: command timed out after ${opts.timeoutMs} ms`));
-          }, opts.timeoutMs);
-        }
-        stream.on('data', (d: Buffer) => out.push(d));
+        stream.on('data', (d: Buffer) => {
+          out.push(d);
+          onOut?.(d.toString('utf8'));
+        });
         stream.stderr.on('data', (d: Buffer) => errs.push(d));
         stream.on('exit', (c: number | null, s?: string) => {
           code = c;
           signal = s ?? null;
         });
-        stream.on('close', () => {
-          if (timer) clearTimeout(timer);
-          resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errs).toString('utf8') });
-        });
+        stream.on('close', () => resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errs).toString('utf8') }));
         if (opts.stdin !== undefined) stream.end(opts.stdin);
         else stream.end();
       });
     });
+    return { done, onStdout: (cb) => (onOut = cb) };
+  }
+
+  exec(command: string, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    const run = this.start(command, opts).done;
+    if (!opts.timeoutMs) return run;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // A hung channel usually means a dead link: drop the connection so it is redialled.
+        this.close();
+        reject(new SshError('timeout', `${this.label}: command timed out after ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+    });
+    return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
   }
 
   private sftp(): Promise<SFTPWrapper> {

@@ -1,0 +1,109 @@
+// The planner's data: the GPU catalog and the calibration constants, both JSON in resources/
+// so that they can be re-measured without touching code. Validated once, at import.
+import { z } from 'zod';
+import gpuFile from '../../resources/presets/gpus.json';
+import calibrationFile from '../../resources/calibration.json';
+
+const positive = z.number().positive();
+
+export const GpuSpec = z
+  .object({
+    label: z.string().min(1),
+    /** Device memory as the driver reports it. */
+    memory_mib: positive,
+    /** Dense peak, TFLOP/s. fp32 is the non-tensor-core rate (PyTorch keeps TF32 off for matmuls by default). */
+    bf16_tflops: positive,
+    fp32_tflops: positive,
+    /** Memory bandwidth, GB/s. */
+    hbm_gbps: positive,
+    /** GPU-to-GPU bandwidth inside a node, per direction, GB/s. */
+    intra_node_gbps: positive,
+    intra_node_link: z.string(),
+    /** Per-GPU share of the inter-node network, per direction, GB/s. */
+    network_gbps: positive,
+    network: z.string(),
+    /** Host link used by offload, per direction, GB/s. */
+    pcie_gbps: positive,
+    source: z.string().min(1),
+  })
+  .strict();
+export type GpuSpec = z.infer<typeof GpuSpec> & { id: string };
+
+export const gpuCatalog: Record<string, GpuSpec> = Object.fromEntries(
+  Object.entries(gpuFile as Record<string, unknown>)
+    .filter(([id]) => !id.startsWith('$'))
+    .map(([id, spec]) => [id, { id, ...GpuSpec.parse(spec) }]),
+);
+
+export function gpuSpec(id: string): GpuSpec {
+  const spec = gpuCatalog[id];
+  if (!spec) throw new Error(`unknown GPU type "${id}" (known: ${Object.keys(gpuCatalog).sort().join(', ')})`);
+  return spec;
+}
+
+/** Every calibration constant the model reads. calibration.json must define exactly these. */
+export const CALIBRATION_KEYS = [
+  'framework_bytes',
+  'nccl_base_bytes',
+  'nccl_per_group_bytes',
+  'fragmentation_fraction',
+  'grad_bucket_bytes',
+  'matmul_efficiency',
+  'attention_efficiency',
+  'hbm_efficiency',
+  'intra_node_efficiency',
+  'inter_node_efficiency',
+  'pcie_efficiency',
+  'latency_intra_s',
+  'latency_inter_s',
+  'overlap_fraction',
+  'cpu_adam_params_per_s',
+] as const;
+export type CalibrationKey = (typeof CALIBRATION_KEYS)[number];
+export type Calibration = Record<CalibrationKey, number>;
+
+const CalibrationEntry = z
+  .object({
+    value: z.number().nonnegative(),
+    by_gpu: z.record(z.string(), z.number().nonnegative()).optional(),
+    unit: z.string(),
+    description: z.string().min(1),
+    source: z.string().min(1),
+  })
+  .strict();
+export type CalibrationEntry = z.infer<typeof CalibrationEntry>;
+
+const CalibrationFile = z
+  .object({
+    $comment: z.string().optional(),
+    version: z.literal(1),
+    entries: z.record(z.string(), CalibrationEntry),
+  })
+  .strict();
+
+export const calibrationEntries: Record<CalibrationKey, CalibrationEntry> = (() => {
+  const file = CalibrationFile.parse(calibrationFile);
+  const keys = Object.keys(file.entries);
+  const missing = CALIBRATION_KEYS.filter((k) => !(k in file.entries));
+  const extra = keys.filter((k) => !(CALIBRATION_KEYS as readonly string[]).includes(k));
+  // A typo in the file must not silently fall back to nothing: fail loudly at import.
+  if (missing.length || extra.length) {
+    throw new Error(`resources/calibration.json: missing [${missing.join(', ')}], unknown [${extra.join(', ')}]`);
+  }
+  for (const [k, entry] of Object.entries(file.entries)) {
+    for (const gpu of Object.keys(entry.by_gpu ?? {})) {
+      if (!gpuCatalog[gpu]) throw new Error(`resources/calibration.json: ${k}.by_gpu names unknown GPU "${gpu}"`);
+    }
+  }
+  return file.entries as Record<CalibrationKey, CalibrationEntry>;
+})();
+
+/** The calibration constants for one GPU type: per-GPU override, else the default; then caller overrides. */
+export function calibrationFor(gpuId: string, overrides: Partial<Calibration> = {}): Calibration {
+  const out = {} as Calibration;
+  for (const k of CALIBRATION_KEYS) {
+    const entry = calibrationEntries[k];
+    out[k] = overrides[k] ?? entry.by_gpu?.[gpuId] ?? entry.value;
+  }
+  return out;
+}

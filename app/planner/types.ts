@@ -33,11 +33,18 @@ export interface LayoutPlan extends LayoutChoice {
   feasible: boolean;
   /** Plain-language reasons a layout cannot run; empty when feasible. */
   reasons: string[];
+  /** Non-blocking remarks (KV-head replication, a Ulysses group spanning nodes, ...). */
+  notes: string[];
+  /** Sequence length this plan was evaluated at. */
+  seq_len: number;
   memory: {
     peak_bytes: number;
     capacity_bytes: number;
+    /** Each term's bytes at the moment of the peak; the terms sum to peak_bytes. */
     breakdown: Record<MemoryTerm, number>;
-    /** Host (CPU) memory per node for offloaded states. */
+    /** Which moment of the step the peak falls in (see docs/planner.md §2). */
+    peak_phase: 'loss' | 'layer_backward';
+    /** Host (CPU) memory per node for offloaded states and activations. */
     host_bytes: number;
   };
   comm: {
@@ -45,10 +52,18 @@ export interface LayoutPlan extends LayoutChoice {
     /** Exposed (not overlapped) communication time per step. */
     time_s: number;
     overlapped_s: number;
-    by_kind: Record<CommKind, { bytes: number; time_s: number; intra_bytes: number; inter_bytes: number }>;
+    /** Per GPU per step. time_s is the kind's exposed time (the kinds sum to comm.time_s). */
+    by_kind: Record<CommKind, { bytes: number; time_s: number; intra_bytes: number; inter_bytes: number; overlapped_s: number; calls: number }>;
   };
+  /** Flops are per GPU per optimizer step; time_s is the pure compute time of the step. */
   compute: { flops_per_step: number; hardware_flops_per_step: number; time_s: number };
+  /** Host<->GPU copies for offload, per GPU per step (not network traffic). */
+  host_io: { bytes_per_step: number; time_s: number; overlapped_s: number };
+  /** The step time as a sum: compute + exposed comm + exposed host copies + optimizer update. */
+  time: { compute_s: number; comm_exposed_s: number; host_exposed_s: number; optimizer_s: number };
   step_time_s: number;
+  /** Tokens of one optimizer step over the whole cluster: seq_len x micro_batch x grad_accum x dp. */
+  tokens_per_step: number;
   tokens_per_s: number;
   /** Model FLOPs utilisation, causal-aware (attention counts half the score matrix). */
   mfu: number;
@@ -58,10 +73,22 @@ export interface LayoutPlan extends LayoutChoice {
 }
 
 export interface PlanResult {
-  model: { params: number; params_embedding: number; params_non_embedding: number; layers: number; hidden: number; vocab: number };
+  model: {
+    /** Preset label (e.g. "Llama 3 8B"), or "custom architecture". */
+    name: string;
+    params: number;
+    /** Input embedding plus an untied LM head. */
+    params_embedding: number;
+    params_non_embedding: number;
+    layers: number;
+    hidden: number;
+    vocab: number;
+  };
   cluster: { gpu: string; gpu_label: string; nodes: number; gpus_per_node: number; world: number; capacity_bytes: number };
   seq_len: number;
   layouts: LayoutPlan[];
   /** Index into layouts of the best feasible layout, or null when none fits. */
   best: number | null;
+  /** How many layouts the search evaluated (layouts holds the best per (ulysses, ring, dp) unless all were asked for). */
+  candidates: number;
 }

@@ -1,0 +1,177 @@
+// Layout search: every combination the config leaves "auto", evaluated and ranked.
+//
+// Ranking: feasible layouts by seconds per token (the step time normalised by the tokens the step
+// trains, so layouts with a different dp, hence a different global batch, compare fairly; at equal
+// dp it is the step-time order), then by memory headroom; then layouts that only miss on memory or
+// sequence divisibility, closest to fitting first; then layouts whose shape can't work at all.
+// By default the result keeps the best layout of each (ulysses, ring, dp) factorisation; `all`
+// keeps every candidate.
+import { modelPresets, type RunConfig } from '../config';
+import { planContext, type PlanContext, type PlanOptions } from './context';
+import { evaluate, toLayoutPlan, type Evaluation } from './evaluate';
+import { maxSeqLen } from './maxseq';
+import { placement } from './placement';
+import { checkRules, optionReasons, shapeRules, type RuleCheck } from './rules';
+import { commTraffic, type CommTraffic } from './comm';
+import { computeEstimate, type ComputeEstimate } from './compute';
+import type { LayoutChoice, LayoutPlan, PlanResult } from './types';
+
+type Offload = LayoutChoice['offload'];
+const CKPT_INDEX = { none: 0, selective: 1, full: 2 } as const;
+type Options = Omit<LayoutChoice, 'ulysses' | 'ring' | 'dp' | 'chunks'>;
+
+export function divisors(n: number): number[] {
+  const out: number[] = [];
+  for (let d = 1; d <= n; d++) if (n % d === 0) out.push(d);
+  return out;
+}
+
+/** The non-SP choices the config leaves open, invalid combinations of open fields dropped. */
+function optionSpace(p: RunConfig['parallel']): Options[] {
+  const zeros = p.zero === 'auto' ? ([0, 1, 2, 3] as const) : [p.zero];
+  const ckpts = p.checkpointing === 'auto' ? (['none', 'selective', 'full'] as const) : [p.checkpointing];
+  const bools = (v: boolean | 'auto') => (v === 'auto' ? [false, true] : [v]);
+  const all: Options[] = [];
+  for (const zero of zeros)
+    for (const checkpointing of ckpts)
+      for (const optimizer of bools(p.offload.optimizer))
+        for (const params of bools(p.offload.params))
+          for (const activations of bools(p.offload.activations)) {
+            const offload: Offload = { optimizer, params, activations };
+            all.push({ zero, checkpointing, offload });
+          }
+  const valid = all.filter(
+    (o) => !(o.offload.params && o.zero !== 3) && !(o.offload.optimizer && o.zero === 0) && !(o.offload.activations && o.checkpointing === 'none'),
+  );
+  // If the fixed fields make every combination invalid, keep them so the user sees why.
+  return valid.length ? valid : all;
+}
+
+/** FPDT chunk counts to try for a local sequence: powers of two that split it evenly into long-enough chunks. */
+function chunkSpace(ctx: PlanContext, chunks: number | 'auto', localTokens: number): number[] {
+  if (chunks !== 'auto') return [chunks];
+  const out = [1];
+  for (let c = 2; c <= ctx.maxChunks; c *= 2) {
+    if (localTokens % c !== 0 || localTokens / c < ctx.minChunkTokens) break;
+    out.push(c);
+  }
+  return out;
+}
+
+/** Sort key pieces. Lower is better. */
+function tier(ev: Evaluation): number {
+  if (ev.feasible) return 0;
+  return ev.rules.shapeImpossible ? 2 : 1;
+}
+
+function compare(a: Evaluation, b: Evaluation): number {
+  const ta = tier(a);
+  const tb = tier(b);
+  if (ta !== tb) return ta - tb;
+  if (ta === 0) {
+    const d = a.stepS / a.tokensPerStep - b.stepS / b.tokensPerStep;
+    // Within 0.01% the layouts are the same speed as far as this model can tell: prefer headroom.
+    if (Math.abs(d) > 1e-4 * (a.stepS / a.tokensPerStep)) return d;
+    return a.mem.peak - b.mem.peak;
+  }
+  return a.mem.peak - b.mem.peak;
+}
+
+export interface SearchOutcome {
+  ctx: PlanContext;
+  evaluations: Evaluation[];
+  candidates: number;
+}
+
+/** Evaluate the config's search space. Returns the kept evaluations, ranked best first. */
+export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome {
+  const ctx = planContext(config, opts);
+  const p = config.parallel;
+  const world = ctx.world;
+  const s = ctx.seqLen;
+  const us = p.ulysses === 'auto' ? divisors(world) : [p.ulysses];
+  const rs = p.ring === 'auto' ? divisors(world) : [p.ring];
+  const options = optionSpace(p);
+  const kept: Evaluation[] = [];
+  let candidates = 0;
+
+  for (const u of us) {
+    for (const r of rs) {
+      const fitsWorld = world % (u * r) === 0;
+      // An open degree that doesn't divide the cluster is simply not a layout of it; a fixed pair
+      // that doesn't is the user's choice and gets a row saying why it can't run.
+      if (!fitsWorld && (p.ulysses === 'auto' || p.ring === 'auto')) continue;
+      const dp = fitsWorld ? world / (u * r) : Math.max(1, Math.floor(world / (u * r)));
+      const pl = placement(u, r, dp, ctx.gpusPerNode);
+      const chunkList = chunkSpace(ctx, p.chunks, s / (u * r));
+      // Shared parts, filled lazily: rules per chunk count, compute per checkpointing policy,
+      // traffic per (checkpointing, chunks, zero). Offload variants reuse all three.
+      const rulesByChunk: (RuleCheck | undefined)[] = [];
+      const computeByCkpt: (ComputeEstimate | undefined)[] = [];
+      const trafficBy: (CommTraffic | undefined)[] = [];
+      let best: Evaluation | null = null;
+      let impossible = false;
+      for (const o of options) {
+        const ck = CKPT_INDEX[o.checkpointing];
+        for (let ci = 0; ci < chunkList.length; ci++) {
+          const l: LayoutChoice = { ulysses: u, ring: r, dp, zero: o.zero, checkpointing: o.checkpointing, offload: o.offload, chunks: chunkList[ci] };
+          const shape = (rulesByChunk[ci] ??= shapeRules(ctx, l, s));
+          const bad = optionReasons(l);
+          const rules = bad ? { reasons: [...shape.reasons, ...bad], notes: shape.notes, shapeImpossible: shape.shapeImpossible } : shape;
+          const compute = (computeByCkpt[ck] ??= computeEstimate(ctx, l, s));
+          const ti = (ck * chunkList.length + ci) * 4 + o.zero;
+          const traffic = (trafficBy[ti] ??= commTraffic(ctx, l, s, pl, compute));
+          const ev = evaluate(ctx, l, s, { placement: pl, rules, compute, traffic });
+          candidates++;
+          if (opts.all) kept.push(ev);
+          else if (!best || compare(ev, best) < 0) best = ev;
+          // A head split or GPU count that can't work won't work with other options either: one row says so.
+          impossible = rules.shapeImpossible;
+          if (impossible) break;
+        }
+        if (impossible) break;
+      }
+      if (best) kept.push(best);
+    }
+  }
+  kept.sort(compare);
+  return { ctx, evaluations: kept, candidates };
+}
+
+/** Plan a config: search the open fields, rank, and (with maxSeq) find each layout's longest sequence. */
+export function planConfig(config: RunConfig, opts: PlanOptions = {}): PlanResult {
+  const { ctx, evaluations, candidates } = search(config, opts);
+  const layouts: LayoutPlan[] = evaluations.map((ev) =>
+    toLayoutPlan(ctx, ev, opts.maxSeq && !ev.rules.shapeImpossible ? maxSeqLen(ctx, ev.choice) : null),
+  );
+  const m = ctx.shape;
+  const embedding = m.embeddingParams + m.headParams;
+  return {
+    model: { name: modelName(config), params: m.params, params_embedding: embedding, params_non_embedding: m.params - embedding, layers: m.layers, hidden: m.hidden, vocab: m.vocab },
+    cluster: {
+      gpu: ctx.gpu.id,
+      gpu_label: ctx.gpu.label,
+      nodes: ctx.nodes,
+      gpus_per_node: ctx.gpusPerNode,
+      world: ctx.world,
+      capacity_bytes: ctx.capacityBytes,
+    },
+    seq_len: ctx.seqLen,
+    layouts,
+    best: layouts.length && layouts[0].feasible ? 0 : null,
+    candidates,
+  };
+}
+
+function modelName(config: RunConfig): string {
+  if (config.model.architecture) return 'custom architecture';
+  return modelPresets[config.model.preset ?? '']?.label ?? String(config.model.preset);
+}
+
+/** Evaluate one given layout (the UI's "what if"), at the config's seq_len or another. */
+export function planLayout(config: RunConfig, layout: LayoutChoice, seqLen?: number, opts: PlanOptions = {}): LayoutPlan {
+  const ctx = planContext(config, { ...opts, seqLen: seqLen ?? opts.seqLen });
+  const rules = checkRules(ctx, layout, ctx.seqLen);
+  const ev = evaluate(ctx, layout, ctx.seqLen, { rules });
+  return toLayoutPlan(ctx, ev, opts.maxSeq && !rules.shapeImpossible ? maxSeqLen(ctx, layout) : null);
+}

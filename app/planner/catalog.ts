@@ -50,6 +50,7 @@ export const CALIBRATION_KEYS = [
   'grad_bucket_bytes',
   'matmul_efficiency',
   'attention_efficiency',
+  'layer_overhead_s',
   'hbm_efficiency',
   'intra_node_efficiency',
   'inter_node_efficiency',

@@ -29,9 +29,10 @@ describe('compute: hand-derived FLOPs and time', () => {
     expect(planLayout(config, layout({ checkpointing: 'selective' })).compute.hardware_flops_per_step).toBe(3 * MM_FWD + 3.5 * ATTN_CAUSAL);
   });
 
-  it('compute time: matmuls and attention at their own efficiencies', () => {
+  it('compute time: matmuls and attention at their own efficiencies, plus a fixed cost per block', () => {
     const t = planLayout(config, layout()).compute.time_s;
-    expect(t).toBeCloseTo((3 * MM_FWD) / (PEAK * MM_EFF) + (3.5 * ATTN_CAUSAL) / (PEAK * ATTN_EFF), 15);
+    const overhead = 2 * 0.0003; // 2 layers x layer_overhead_s
+    expect(t).toBeCloseTo((3 * MM_FWD) / (PEAK * MM_EFF) + (3.5 * ATTN_CAUSAL) / (PEAK * ATTN_EFF) + overhead, 15);
     const full = planLayout(config, layout({ checkpointing: 'full' })).compute.time_s;
     expect(full - t).toBeCloseTo(BLOCK_MM_FWD / (PEAK * MM_EFF) + ATTN_CAUSAL / (PEAK * ATTN_EFF), 15);
   });
@@ -55,8 +56,9 @@ describe('compute: hand-derived FLOPs and time', () => {
   });
 
   it('fp32 runs use the fp32 peak', () => {
-    const bf16 = planLayout(config, layout()).compute.time_s;
-    const fp32 = planLayout(makeConfig({ training: { precision: 'fp32' } }), layout()).compute.time_s;
+    const noOverhead = { calibration: { layer_overhead_s: 0 } };
+    const bf16 = planLayout(config, layout(), undefined, noOverhead).compute.time_s;
+    const fp32 = planLayout(makeConfig({ training: { precision: 'fp32' } }), layout(), undefined, noOverhead).compute.time_s;
     expect(fp32 / bf16).toBeCloseTo(989.4 / 66.9, 9);
   });
 });

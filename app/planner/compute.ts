@@ -61,6 +61,9 @@ export function computeEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: numbe
       : 0;
   const recomputeS = full ? blockMm / mmRate + attnFwdS : selectiveS;
 
+  // Launch and framework overhead per block, split like the work: a third forward, two thirds backward.
+  const overhead = m.layers * cal.layer_overhead_s;
+
   return {
     matmulFwd,
     attnFwdCausal,
@@ -68,8 +71,8 @@ export function computeEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: numbe
     modelFlops: 3 * (matmulFwd + attnFwdCausal),
     modelFlopsLegacy: 3 * (matmulFwd + attnFwdFull),
     hardwareFlops,
-    fwdS: matmulFwd / mmRate + attnFwdS,
-    bwdS: (2 * matmulFwd) / mmRate + attnBwdS + recomputeS,
+    fwdS: matmulFwd / mmRate + attnFwdS + overhead / 3,
+    bwdS: (2 * matmulFwd) / mmRate + attnBwdS + recomputeS + (2 * overhead) / 3,
     attnFwdLayerS: attnFwdS / m.layers,
     attnBwdLayerS: attnBwdS / m.layers,
   };

@@ -8,6 +8,9 @@ function offloadLabel(l: LayoutPlan): string {
   return parts.length ? parts.join('+') : '-';
 }
 
+const formatParams = (n: number) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(1)}k`;
+
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** Longest sequences are rarely round: show them in (binary) thousands, rounded down so they still fit. */
@@ -27,7 +30,7 @@ export function formatPlanTable(plan: PlanResult): string {
   const c = plan.cluster;
   const out: string[] = [];
   out.push(
-    `${plan.model.name} (${(plan.model.params / 1e9).toFixed(2)}B params), seq_len ${formatTokens(plan.seq_len)} (${plan.seq_len} tokens)`,
+    `${plan.model.name} (${formatParams(plan.model.params)} params), seq_len ${formatTokens(plan.seq_len)} (${plan.seq_len} tokens)`,
   );
   out.push(
     `${c.nodes} node${c.nodes > 1 ? 's' : ''} × ${c.gpus_per_node} ${c.gpu_label} (${formatBytes(c.capacity_bytes)} each), ` +

@@ -26,9 +26,14 @@ def test_world_2():
     spawn(_world, 2, [(1, 2, 1, ('zigzag',), 'none'), (1, 1, 2, BOTH, 'none')], 2)
 
 
-def test_world_4():
-    spawn(_world, 4, [(1, 2, 2, BOTH, 'none'), (1, 4, 1, ('zigzag',), 'full'), (1, 1, 4, BOTH, 'selective'),
-                      (2, 2, 1, ('zigzag',), 'none')], 3)
+def _world_4(rank, world):
+    _world(rank, world, [(1, 2, 2, BOTH, 'none'), (1, 4, 1, ('zigzag',), 'full'), (1, 1, 4, BOTH, 'selective'),
+                         (2, 2, 1, ('zigzag',), 'none')], 3)
+    _qwen(rank, world)
+
+
+def test_world_4_and_qwen2_style_model():
+    spawn(_world_4, 4)
 
 
 @pytest.mark.slow
@@ -43,7 +48,3 @@ def _qwen(rank, world):
     torch.manual_seed(9)
     model = C.Llama(args)
     C.check_layout(rank, world, 1, 2, 2, 'zigzag', 77, model, args=args, L=32, b=1)
-
-
-def test_qwen2_style_model_world_4():
-    spawn(_qwen, 4)

@@ -212,6 +212,10 @@ def train(config_path, run_dir, resume=True, cfg=None):
         log.error('%s', tb)
         print(tb, file=sys.stderr, flush=True)
         events.emit('error', rank=rank, message=str(e) or type(e).__name__, traceback=tb)
+        if rank != 0:
+            # Let rank 0 end the run after every rank's error when all fail together; if rank 0
+            # is stuck in a collective instead, this rank's run_end still marks the failure.
+            time.sleep(2.0)
         events.run_end_once('failed', trainer.step if trainer else 0, time.time() - start)
         return 1
     finally:

@@ -20,6 +20,11 @@ export interface PlanOptions {
    */
   loss?: 'chunked' | 'materialized';
   lossChunkTokens?: number;
+  /**
+   * Relative band within which step times per token count as equal and memory headroom decides
+   * (default 0.01). 0 ranks by time alone.
+   */
+  rankTolerance?: number;
   /** Smallest FPDT chunk (tokens of the local sequence) the search tries when chunks is auto. */
   minChunkTokens?: number;
   /** Largest chunk count the search tries when chunks is auto. */

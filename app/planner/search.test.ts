@@ -36,7 +36,17 @@ describe('planConfig: search and ranking', () => {
     const feasible = plan.layouts.filter((l) => l.feasible);
     expect(feasible.length).toBeGreaterThan(0);
     expect(plan.layouts.slice(0, feasible.length).every((l) => l.feasible)).toBe(true);
-    for (let i = 1; i < feasible.length; i++) expect(secondsPerToken(feasible[i])).toBeGreaterThanOrEqual(secondsPerToken(feasible[i - 1]) * (1 - 1e-4));
+    // 1% bands of time per token above the fastest; within a band, less memory first
+    const fastest = Math.min(...feasible.map(secondsPerToken));
+    const band = (l: LayoutPlan) => Math.floor((secondsPerToken(l) / fastest - 1) / 0.01 + 1e-9);
+    for (let i = 1; i < feasible.length; i++) {
+      expect(band(feasible[i])).toBeGreaterThanOrEqual(band(feasible[i - 1]));
+      if (band(feasible[i]) === band(feasible[i - 1])) expect(feasible[i].memory.peak_bytes).toBeGreaterThanOrEqual(feasible[i - 1].memory.peak_bytes);
+    }
+    expect(band(feasible[0])).toBe(0);
+    // with no tolerance the order is time per token alone
+    const strict = planConfig(example(), { rankTolerance: 0 }).layouts.filter((l) => l.feasible);
+    for (let i = 1; i < strict.length; i++) expect(secondsPerToken(strict[i])).toBeGreaterThanOrEqual(secondsPerToken(strict[i - 1]));
     for (const l of plan.layouts.filter((x) => !x.feasible)) expect(l.reasons.length).toBeGreaterThan(0);
     // pure data parallelism can't hold 128k tokens of activations on one H100
     const dp16 = plan.layouts.find((l) => l.dp === 16)!;

@@ -1,8 +1,10 @@
 // Layout search: every combination the config leaves "auto", evaluated and ranked.
 //
-// Ranking: feasible layouts by seconds per token (the step time normalised by the tokens the step
-// trains, so layouts with a different dp, hence a different global batch, compare fairly; at equal
-// dp it is the step-time order), then by memory headroom; then layouts that only miss on memory or
+// Ranking (docs/planner.md §10): feasible layouts by seconds per token, the step time normalised by
+// the tokens the step trains, so layouts with a different dp (hence a different global batch)
+// compare fairly; at equal dp it is the step-time order. Times are compared in bands of
+// rankTolerance (1%) above the fastest: closer than that is below what this model can resolve, so
+// within a band the layout with more memory headroom wins. Then layouts that only miss on memory or
 // sequence divisibility, closest to fitting first; then layouts whose shape can't work at all.
 // By default the result keeps the best layout of each (ulysses, ring, dp) factorisation; `all`
 // keeps every candidate.
@@ -58,23 +60,51 @@ function chunkSpace(ctx: PlanContext, chunks: number | 'auto', localTokens: numb
   return out;
 }
 
-/** Sort key pieces. Lower is better. */
+/** 0 feasible, 1 misses on memory or divisibility, 2 shape impossible. Lower is better. */
 function tier(ev: Evaluation): number {
   if (ev.feasible) return 0;
   return ev.rules.shapeImpossible ? 2 : 1;
 }
 
-function compare(a: Evaluation, b: Evaluation): number {
-  const ta = tier(a);
-  const tb = tier(b);
-  if (ta !== tb) return ta - tb;
-  if (ta === 0) {
-    const d = a.stepS / a.tokensPerStep - b.stepS / b.tokensPerStep;
-    // Within 0.01% the layouts are the same speed as far as this model can tell: prefer headroom.
-    if (Math.abs(d) > 1e-4 * (a.stepS / a.tokensPerStep)) return d;
-    return a.mem.peak - b.mem.peak;
+const secondsPerToken = (ev: Evaluation) => ev.stepS / ev.tokensPerStep;
+
+/** Ranks evaluations in place of sort keys: band is only meaningful for feasible ones. */
+class Ranker {
+  private readonly fastest: number;
+  constructor(
+    evs: readonly Evaluation[],
+    private readonly tolerance: number,
+  ) {
+    let fastest = Infinity;
+    for (const ev of evs) if (ev.feasible && secondsPerToken(ev) < fastest) fastest = secondsPerToken(ev);
+    this.fastest = fastest;
   }
-  return a.mem.peak - b.mem.peak;
+
+  private band(ev: Evaluation): number {
+    // Bands are anchored at the fastest layout, so the order is a total order (unlike pairwise tolerance).
+    return this.tolerance > 0 ? Math.floor((secondsPerToken(ev) / this.fastest - 1) / this.tolerance + 1e-9) : 0;
+  }
+
+  readonly compare = (a: Evaluation, b: Evaluation): number => {
+    const ta = tier(a);
+    const tb = tier(b);
+    if (ta !== tb) return ta - tb;
+    if (ta === 0) {
+      if (this.tolerance > 0) {
+        const d = this.band(a) - this.band(b);
+        if (d !== 0) return d;
+        if (a.mem.peak !== b.mem.peak) return a.mem.peak - b.mem.peak;
+      }
+      return secondsPerToken(a) - secondsPerToken(b) || a.mem.peak - b.mem.peak;
+    }
+    return a.mem.peak - b.mem.peak;
+  };
+
+  best(evs: readonly Evaluation[]): Evaluation | null {
+    let best: Evaluation | null = null;
+    for (const ev of evs) if (!best || this.compare(ev, best) < 0) best = ev;
+    return best;
+  }
 }
 
 export interface SearchOutcome {
@@ -92,6 +122,7 @@ export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome
   const us = p.ulysses === 'auto' ? divisors(world) : [p.ulysses];
   const rs = p.ring === 'auto' ? divisors(world) : [p.ring];
   const options = optionSpace(p);
+  const tolerance = opts.rankTolerance ?? 0.01;
   const kept: Evaluation[] = [];
   let candidates = 0;
 
@@ -109,7 +140,7 @@ export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome
       const rulesByChunk: (RuleCheck | undefined)[] = [];
       const computeByCkpt: (ComputeEstimate | undefined)[] = [];
       const trafficBy: (CommTraffic | undefined)[] = [];
-      let best: Evaluation | null = null;
+      const group: Evaluation[] = [];
       let impossible = false;
       for (const o of options) {
         const ck = CKPT_INDEX[o.checkpointing];
@@ -123,18 +154,21 @@ export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome
           const traffic = (trafficBy[ti] ??= commTraffic(ctx, l, s, pl, compute));
           const ev = evaluate(ctx, l, s, { placement: pl, rules, compute, traffic });
           candidates++;
-          if (opts.all) kept.push(ev);
-          else if (!best || compare(ev, best) < 0) best = ev;
+          group.push(ev);
           // A head split or GPU count that can't work won't work with other options either: one row says so.
           impossible = rules.shapeImpossible;
           if (impossible) break;
         }
         if (impossible) break;
       }
-      if (best) kept.push(best);
+      if (opts.all) kept.push(...group);
+      else {
+        const best = new Ranker(group, tolerance).best(group);
+        if (best) kept.push(best);
+      }
     }
   }
-  kept.sort(compare);
+  kept.sort(new Ranker(kept, tolerance).compare);
   return { ctx, evaluations: kept, candidates };
 }
 

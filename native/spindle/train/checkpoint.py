@@ -1,5 +1,5 @@
-"""Checkpoints: <run_dir>/checkpoints/step-<N>/ with model.pt (rank 0: full weights by
-parameter name), optim-rank-<R>.pt (each rank's optimizer shard and step) and meta.json.
+"""Checkpoints: <run_dir>/checkpoints/step-<N>/ with model.pt (full weights by parameter
+name, written by each node's local rank 0), optim-rank-<R>.pt (each rank's optimizer shard and step) and meta.json.
 Written into a temporary directory and renamed once every rank has finished, so a directory
 named step-<N> is always complete; resume picks the newest one."""
 import json
@@ -36,7 +36,7 @@ def save(run_dir, step, model, opt, meta, rank, local_rank):
         os.makedirs(tmp, exist_ok=True)
     _barrier()
     os.makedirs(tmp, exist_ok=True)
-    if rank == 0:
+    if local_rank == 0:  # every node keeps full weights, so each node's run dir can resume
         torch.save({n: p.detach().cpu().clone() for n, p in model.named_parameters()}, os.path.join(tmp, 'model.pt'))
     torch.save(opt.state_dict(), os.path.join(tmp, f'optim-rank-{rank}.pt'))
     _barrier()

@@ -5,7 +5,12 @@
 import { useEffect, useRef, useState } from 'react';
 import '@xterm/xterm/css/xterm.css';
 import './terminal.css';
-import { keyedSession, TerminalSession, type SessionSnapshot, type TerminalTarget } from './session';
+import {
+  keyedSession,
+  TerminalSession,
+  type SessionSnapshot,
+  type TerminalTarget,
+} from './session';
 
 export interface TerminalViewProps {
   target: TerminalTarget;
@@ -23,7 +28,16 @@ export interface TerminalViewProps {
   autoFocus?: boolean;
 }
 
-export function TerminalView({ target, sessionKey, active = true, onState, onTitle, onExit, label, autoFocus = true }: TerminalViewProps) {
+export function TerminalView({
+  target,
+  sessionKey,
+  active = true,
+  onState,
+  onTitle,
+  onExit,
+  label,
+  autoFocus = true,
+}: TerminalViewProps) {
   const box = useRef<HTMLDivElement>(null);
   const [session, setSession] = useState<TerminalSession | null>(null);
   const [snap, setSnap] = useState<SessionSnapshot | null>(null);
@@ -65,7 +79,14 @@ export function TerminalView({ target, sessionKey, active = true, onState, onTit
 
   return (
     <div className="terminal-view" data-state={snap?.state ?? 'opening'} data-testid="terminal">
-      <div ref={box} className="terminal-box" role="region" aria-label={label ?? (target === 'local' ? 'Terminal on this computer' : `Terminal on ${target.node}`)} />
+      <div
+        ref={box}
+        className="terminal-box"
+        role="region"
+        aria-label={
+          label ?? (target === 'local' ? 'Terminal on this computer' : `Terminal on ${target.node}`)
+        }
+      />
       {snap?.state === 'failed' && snap.error ? (
         <p className="terminal-error" role="alert">
           Could not open the shell: {snap.error}

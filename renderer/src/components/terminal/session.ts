@@ -42,26 +42,38 @@ export class TerminalSession {
   constructor(readonly target: TerminalTarget) {
     this.element = document.createElement('div');
     this.element.className = 'terminal-host';
-    this.term = new Terminal({ fontFamily: xtermFont(), fontSize: 13, lineHeight: 1.15, cursorBlink: true, scrollback: 10_000, theme: xtermTheme() });
+    this.term = new Terminal({
+      fontFamily: xtermFont(),
+      fontSize: 13,
+      lineHeight: 1.15,
+      cursorBlink: true,
+      scrollback: 10_000,
+      theme: xtermTheme(),
+    });
     this.term.loadAddon(this.fit);
     this.resizeObs = new ResizeObserver(() => this.fitNow());
     this.cleanups.push(followTheme(this.term));
     const onData = this.term.onData((data) => {
       if (!this.id || this.snapshot.state !== 'open') return;
-      for (let i = 0; i < data.length; i += INPUT_CHUNK) host.request('terminals.input', { id: this.id, data: data.slice(i, i + INPUT_CHUNK) }).catch(() => {});
+      for (let i = 0; i < data.length; i += INPUT_CHUNK)
+        host
+          .request('terminals.input', { id: this.id, data: data.slice(i, i + INPUT_CHUNK) })
+          .catch(() => {});
     });
     const onResize = this.term.onResize(({ cols, rows }) => {
       // Dragging a splitter fires many sizes; the shell only needs the last.
       if (this.resizeTimer) clearTimeout(this.resizeTimer);
       this.resizeTimer = setTimeout(() => {
-        if (this.id && this.snapshot.state === 'open') host.request('terminals.resize', { id: this.id, cols, rows }).catch(() => {});
+        if (this.id && this.snapshot.state === 'open')
+          host.request('terminals.resize', { id: this.id, cols, rows }).catch(() => {});
       }, 60);
     });
     this.cleanups.push(
       () => onData.dispose(),
       () => onResize.dispose(),
       hostLink.onState((s) => {
-        if (s === 'connected' && this.id && !this.unsubscribe && this.snapshot.state === 'open') this.attach();
+        if (s === 'connected' && this.id && !this.unsubscribe && this.snapshot.state === 'open')
+          this.attach();
       }),
     );
   }
@@ -97,14 +109,19 @@ export class TerminalSession {
   /** Fits unless hidden (0×0 would make a 1-column shell). */
   fitNow(): boolean {
     const d = this.fit.proposeDimensions();
-    if (!d || !Number.isFinite(d.cols) || !Number.isFinite(d.rows) || d.cols < 2 || d.rows < 1) return false;
+    if (!d || !Number.isFinite(d.cols) || !Number.isFinite(d.rows) || d.cols < 2 || d.rows < 1)
+      return false;
     this.fit.fit();
     return true;
   }
 
   private async open() {
     try {
-      const t = await host.request('terminals.open', { target: this.target, cols: Math.max(2, this.term.cols), rows: Math.max(1, this.term.rows) });
+      const t = await host.request('terminals.open', {
+        target: this.target,
+        cols: Math.max(2, this.term.cols),
+        rows: Math.max(1, this.term.rows),
+      });
       if (this.closed) {
         host.request('terminals.close', { id: t.id }).catch(() => {});
         return;
@@ -113,7 +130,10 @@ export class TerminalSession {
       this.set({ state: 'open', title: t.title });
       this.attach();
       // The box may have changed size while the shell was starting.
-      if (this.fitNow()) host.request('terminals.resize', { id: t.id, cols: this.term.cols, rows: this.term.rows }).catch(() => {});
+      if (this.fitNow())
+        host
+          .request('terminals.resize', { id: t.id, cols: this.term.cols, rows: this.term.rows })
+          .catch(() => {});
     } catch (e) {
       if (this.closed) return;
       this.set({ state: 'failed', error: (e as Error).message });
@@ -149,7 +169,9 @@ export class TerminalSession {
           const n = e.data.length;
           this.term.write(e.data, () => this.rendered(n));
         } else {
-          this.term.write(`\r\n\x1b[2m[process exited${e.code === null ? '' : ` with code ${e.code}`}]\x1b[0m\r\n`);
+          this.term.write(
+            `\r\n\x1b[2m[process exited${e.code === null ? '' : ` with code ${e.code}`}]\x1b[0m\r\n`,
+          );
           this.set({ state: 'exited', exitCode: e.code });
         }
       },

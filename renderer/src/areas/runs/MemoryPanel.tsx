@@ -1,0 +1,215 @@
+// Memory per rank, measured against the planner's prediction: a chart of each rank's total over
+// the run, and the term-by-term table (the runtime reports the planner's own term names).
+import { useEffect, useMemo, useRef, useState } from 'react';
+import {
+  CartesianGrid,
+  Line,
+  LineChart,
+  ReferenceLine,
+  Tooltip,
+  XAxis as RXAxis,
+  YAxis,
+} from 'recharts';
+import type { XAxis } from '../../../../app/series';
+import { MEMORY_TERMS } from '../../../../app/planner/types';
+import type { RunTrace } from './trace';
+import type { PredictionState } from './prediction';
+import { fmtAxis, fmtBytes, niceTicks, timeTicks } from './format';
+import { rankColor } from './colors';
+
+export function MemoryPanel({
+  trace,
+  axis,
+  prediction,
+  height = 190,
+}: {
+  trace: RunTrace;
+  axis: XAxis;
+  prediction: PredictionState;
+  height?: number;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const ro = new ResizeObserver(([e]) => setWidth(Math.floor(e.contentRect.width)));
+    if (box.current) ro.observe(box.current);
+    return () => ro.disconnect();
+  }, []);
+
+  const ranks = [...trace.memory.values()].sort((a, b) => a.rank - b.rank);
+  const rows = useMemo(() => {
+    const byX = new Map<number, Record<string, number>>();
+    for (const m of ranks) {
+      for (let k = 0; k < m.steps.length; k++) {
+        const x = trace.xOfStep(axis, m.steps[k]);
+        if (!Number.isFinite(x)) continue;
+        let row = byX.get(x);
+        if (!row) byX.set(x, (row = { x }));
+        row[`m${m.rank}`] = m.bytes[k];
+      }
+    }
+    return [...byX.values()].sort((a, b) => a.x - b.x);
+    // The trace is mutable; its version marks every change.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [trace, trace.version, axis]);
+
+  const predicted = prediction.state === 'ready' ? prediction.prediction : null;
+  const peak = ranks.reduce((a, m) => Math.max(a, ...m.bytes), 0);
+  const summary = ranks.length
+    ? `Memory per rank: peak measured ${fmtBytes(peak)} over ${ranks.length} ranks${predicted ? `; predicted ${fmtBytes(predicted.peakBytes)}` : ''}.`
+    : 'Memory per rank: no measurements yet.';
+
+  // Term by term: the latest event of the rank using the most, next to the prediction.
+  const worst = ranks.reduce<(typeof ranks)[number] | null>(
+    (a, m) => (!a || (m.bytes.at(-1) ?? 0) > (a.bytes.at(-1) ?? 0) ? m : a),
+    null,
+  );
+  const terms = MEMORY_TERMS.filter(
+    (t) => (worst?.last.terms[t] ?? 0) > 0 || (predicted?.breakdown[t] ?? 0) > 0,
+  );
+  const extra = worst
+    ? Object.keys(worst.last.terms).filter((t) => !(MEMORY_TERMS as readonly string[]).includes(t))
+    : [];
+
+  return (
+    <figure className="chart chart-wide" data-testid="chart-memory" aria-label={summary}>
+      <figcaption>
+        <span className="chart-title">Memory per rank</span>
+        {ranks.length ? <span className="chart-last">{fmtBytes(peak)}</span> : null}
+        <span className="chart-note">
+          {predicted ? `predicted peak ${fmtBytes(predicted.peakBytes)}` : null}
+        </span>
+      </figcaption>
+      <p className="sr-only">{summary}</p>
+      <div className="memory-grid">
+        <div ref={box} className="chart-plot" style={{ height }}>
+          {rows.length === 0 ? (
+            <div className="chart-empty">Waiting for the first memory report…</div>
+          ) : width > 0 ? (
+            <LineChart
+              width={width}
+              height={height}
+              data={rows}
+              margin={{ top: 8, right: 14, bottom: 2, left: 0 }}
+            >
+              <CartesianGrid stroke="var(--grid)" strokeDasharray="2 4" vertical={false} />
+              <RXAxis
+                dataKey="x"
+                type="number"
+                domain={['dataMin', 'dataMax']}
+                ticks={
+                  rows.length
+                    ? (axis === 'time' ? timeTicks : niceTicks)(rows[0].x, rows[rows.length - 1].x)
+                    : undefined
+                }
+                tickFormatter={(x: number) => fmtAxis(axis, x)}
+                tick={{ fontSize: 11, fill: 'var(--muted)' }}
+                stroke="var(--border)"
+                minTickGap={28}
+              />
+              <YAxis
+                width={64}
+                domain={[0, 'auto']}
+                tickFormatter={(v: number) => fmtBytes(v)}
+                tick={{ fontSize: 11, fill: 'var(--muted)' }}
+                stroke="var(--border)"
+              />
+              {predicted ? (
+                <ReferenceLine
+                  y={predicted.peakBytes}
+                  stroke="var(--predicted)"
+                  strokeDasharray="6 4"
+                  ifOverflow="extendDomain"
+                  label={{
+                    value: 'predicted peak',
+                    position: 'insideTopRight',
+                    fontSize: 11,
+                    fill: 'var(--predicted)',
+                  }}
+                />
+              ) : null}
+              {ranks.map((m) => (
+                <Line
+                  key={m.rank}
+                  dataKey={`m${m.rank}`}
+                  name={`rank ${m.rank}${m.node !== null ? ` (node ${m.node})` : ''}`}
+                  stroke={rankColor(m.rank)}
+                  strokeWidth={1.5}
+                  dot={false}
+                  connectNulls
+                  isAnimationActive={false}
+                />
+              ))}
+              <Tooltip
+                isAnimationActive={false}
+                formatter={(v) => fmtBytes(Number(v))}
+                labelFormatter={(x) => fmtAxis(axis, Number(x))}
+                contentStyle={{
+                  background: 'var(--panel)',
+                  border: '1px solid var(--border)',
+                  borderRadius: 6,
+                  fontSize: 12,
+                }}
+              />
+            </LineChart>
+          ) : null}
+        </div>
+        <table className="terms" aria-label="Memory by term: measured against predicted">
+          <thead>
+            <tr>
+              <th scope="col">Term</th>
+              <th scope="col">Measured{worst ? ` (rank ${worst.rank})` : ''}</th>
+              <th scope="col">Predicted</th>
+            </tr>
+          </thead>
+          <tbody>
+            {terms.length === 0 && extra.length === 0 ? (
+              <tr>
+                <td colSpan={3} className="muted">
+                  {prediction.state === 'none'
+                    ? `No prediction: ${prediction.why}`
+                    : 'No measurements yet'}
+                </td>
+              </tr>
+            ) : null}
+            {[...terms, ...extra].map((t) => {
+              const got = worst?.last.terms[t];
+              const want = predicted?.breakdown[t as keyof typeof predicted.breakdown];
+              const off = got !== undefined && want ? (got - want) / want : null;
+              return (
+                <tr key={t}>
+                  <th scope="row">{t.replace('_', ' ')}</th>
+                  <td>{got !== undefined ? fmtBytes(got) : '–'}</td>
+                  <td>
+                    {want !== undefined ? fmtBytes(want) : '–'}
+                    {off !== null && Math.abs(off) >= 0.005 ? (
+                      <span className={`delta ${Math.abs(off) > 0.25 ? 'far' : ''}`}>
+                        {' '}
+                        {off > 0 ? '+' : '−'}
+                        {Math.abs(off * 100).toFixed(0)}%
+                      </span>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+            {worst?.last.cuda ? (
+              <tr className="sub">
+                <th scope="row">CUDA max allocated</th>
+                <td>{fmtBytes(worst.last.cuda.max_allocated)}</td>
+                <td>{predicted ? fmtBytes(predicted.peakBytes) : '–'}</td>
+              </tr>
+            ) : null}
+            {worst?.last.rss_bytes ? (
+              <tr className="sub">
+                <th scope="row">Process RSS</th>
+                <td>{fmtBytes(worst.last.rss_bytes)}</td>
+                <td />
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+    </figure>
+  );
+}

@@ -54,6 +54,7 @@ export function fitsAt(ctx: PlanContext, l: LayoutChoice, seqLen: number): boole
 export interface Shared {
   placement?: Placement;
   rules?: RuleCheck;
+  mem?: MemoryEstimate;
   compute?: ComputeEstimate;
   traffic?: CommTraffic;
 }
@@ -64,7 +65,7 @@ export function evaluate(ctx: PlanContext, l: LayoutChoice, seqLen: number, shar
   const ga = ctx.gradAccum;
   const world = l.ulysses * l.ring * l.dp;
   const check = shared.rules ?? checkRules(ctx, l, seqLen);
-  const mem = memoryEstimate(ctx, l, seqLen);
+  const mem = shared.mem ?? memoryEstimate(ctx, l, seqLen);
   const comp = shared.compute ?? computeEstimate(ctx, l, seqLen);
   const traffic = shared.traffic ?? commTraffic(ctx, l, seqLen, shared.placement ?? placement(l.ulysses, l.ring, l.dp, ctx.gpusPerNode), comp);
 

@@ -72,6 +72,26 @@ describe('planConfig: search and ranking', () => {
     }
   });
 
+  it('the streaming best-of-a-shape pick agrees with ranking every candidate', () => {
+    for (const [u, r] of [
+      [8, 1],
+      [2, 4],
+      [1, 8],
+    ]) {
+      const cfg = makeConfig({
+        model: { preset: 'llama-3-8b', architecture: undefined },
+        training: { seq_len: 131072 },
+        parallel: { ulysses: u, ring: r, chunks: 'auto', offload: { optimizer: 'auto', params: 'auto', activations: 'auto' } },
+        cluster: { nodes: 1, gpus_per_node: 8 },
+      });
+      const one = planConfig(cfg);
+      const all = planConfig(cfg, { all: true });
+      expect(one.layouts).toHaveLength(1);
+      expect(all.layouts.length).toBe(all.candidates);
+      expect(one.layouts[0]).toEqual(all.layouts[0]);
+    }
+  });
+
   it('tries FPDT chunk counts that split the local sequence into long-enough chunks', () => {
     const cfg = makeConfig({ training: { seq_len: 16384 }, parallel: { ulysses: 2, ring: 2, chunks: 'auto', zero: 1, checkpointing: 'full' } });
     const plan = planConfig(cfg, { all: true, minChunkTokens: 1024 });

@@ -12,6 +12,7 @@ import { modelPresets, type RunConfig } from '../config';
 import { planContext, type PlanContext, type PlanOptions } from './context';
 import { evaluate, toLayoutPlan, type Evaluation } from './evaluate';
 import { maxSeqLen } from './maxseq';
+import { memoryEstimate } from './memory';
 import { placement } from './placement';
 import { checkRules, optionReasons, shapeRules, type RuleCheck } from './rules';
 import { commTraffic, type CommTraffic } from './comm';
@@ -99,10 +100,51 @@ class Ranker {
     }
     return a.mem.peak - b.mem.peak;
   };
+}
 
-  best(evs: readonly Evaluation[]): Evaluation | null {
-    let best: Evaluation | null = null;
-    for (const ev of evs) if (!best || this.compare(ev, best) < 0) best = ev;
+/**
+ * The best of a stream of evaluations under Ranker's order, without keeping the stream: the winner
+ * is the least-memory layout in the fastest band, so only candidates inside the band of the fastest
+ * seen so far need remembering (the band only narrows as faster layouts arrive). Keeping every
+ * candidate alive until the end made the search garbage-collection bound.
+ */
+class BestPicker {
+  private fastest = Infinity;
+  private near: Evaluation[] = [];
+  private fallback: Evaluation | null = null;
+  private readonly ranker = new Ranker([], 0);
+  constructor(private readonly tolerance: number) {}
+
+  private within(ev: Evaluation): boolean {
+    const ratio = secondsPerToken(ev) / this.fastest - 1;
+    return this.tolerance > 0 ? ratio / this.tolerance + 1e-9 < 1 : ratio <= 0;
+  }
+
+  offer(ev: Evaluation): void {
+    if (!ev.feasible) {
+      if (!this.fallback || this.ranker.compare(ev, this.fallback) < 0) this.fallback = ev;
+      return;
+    }
+    if (secondsPerToken(ev) < this.fastest) {
+      this.fastest = secondsPerToken(ev);
+      this.near = this.near.filter((x) => this.within(x));
+    }
+    if (this.within(ev)) this.near.push(ev);
+  }
+
+  /** Whether a candidate with this peak is certain to lose to what was offered already. */
+  outranks(peak: number, capacity: number): boolean {
+    if (peak <= capacity) return false;
+    return this.near.length > 0 || (this.fallback !== null && tier(this.fallback) === 1 && this.fallback.mem.peak <= peak);
+  }
+
+  result(): Evaluation | null {
+    if (!this.near.length) return this.fallback;
+    let best = this.near[0];
+    for (const ev of this.near) {
+      const d = ev.mem.peak - best.mem.peak;
+      if (this.tolerance > 0 ? d < 0 || (d === 0 && secondsPerToken(ev) < secondsPerToken(best)) : d < 0) best = ev;
+    }
     return best;
   }
 }
@@ -140,7 +182,7 @@ export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome
       const rulesByChunk: (RuleCheck | undefined)[] = [];
       const computeByCkpt: (ComputeEstimate | undefined)[] = [];
       const trafficBy: (CommTraffic | undefined)[] = [];
-      const group: Evaluation[] = [];
+      const picker = new BestPicker(tolerance);
       let impossible = false;
       for (const o of options) {
         const ck = CKPT_INDEX[o.checkpointing];
@@ -149,23 +191,25 @@ export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome
           const shape = (rulesByChunk[ci] ??= shapeRules(ctx, l, s));
           const bad = optionReasons(l);
           const rules = bad ? { reasons: [...shape.reasons, ...bad], notes: shape.notes, shapeImpossible: shape.shapeImpossible } : shape;
+          candidates++;
+          // Memory first: a layout over capacity can't beat a feasible one, nor an infeasible one
+          // that needs less, so its time is only worth computing when every candidate is returned.
+          const mem = memoryEstimate(ctx, l, s);
+          if (!opts.all && !rules.shapeImpossible && picker.outranks(mem.peak, ctx.capacityBytes)) continue;
           const compute = (computeByCkpt[ck] ??= computeEstimate(ctx, l, s));
           const ti = (ck * chunkList.length + ci) * 4 + o.zero;
           const traffic = (trafficBy[ti] ??= commTraffic(ctx, l, s, pl, compute));
-          const ev = evaluate(ctx, l, s, { placement: pl, rules, compute, traffic });
-          candidates++;
-          group.push(ev);
+          const ev = evaluate(ctx, l, s, { placement: pl, rules, mem, compute, traffic });
+          if (opts.all) kept.push(ev);
+          else picker.offer(ev);
           // A head split or GPU count that can't work won't work with other options either: one row says so.
           impossible = rules.shapeImpossible;
           if (impossible) break;
         }
         if (impossible) break;
       }
-      if (opts.all) kept.push(...group);
-      else {
-        const best = new Ranker(group, tolerance).best(group);
-        if (best) kept.push(best);
-      }
+      const best = opts.all ? null : picker.result();
+      if (best) kept.push(best);
     }
   }
   kept.sort(new Ranker(kept, tolerance).compare);

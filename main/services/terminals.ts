@@ -2,12 +2,28 @@
 import type { terminalsRequests, terminalsStreams } from '../../app/protocol/terminals';
 import type { HostContext } from '../host/context';
 import type { AreaServices } from '../host/router';
-import { TerminalManager } from '../terminals/manager';
+import { LOCAL_NODE } from '../nodes/local';
+import { nodeManagerFor } from '../nodes/manager';
+import { TerminalManager, type NodeShellOpener } from '../terminals/manager';
+import { openLocalShell } from '../terminals/local';
+import { canOpenShell, sshShellBackend } from '../terminals/node-shell';
 
 export function terminalsServices(
-  _ctx: HostContext,
+  ctx: HostContext,
 ): AreaServices<typeof terminalsRequests, typeof terminalsStreams> {
-  const terminals = new TerminalManager();
+  const openNodeShell: NodeShellOpener = async (node, { cols, rows }) => {
+    // "This computer" is a node too (the runs list names it so); its shell is the local one.
+    if (node === LOCAL_NODE)
+      return { backend: openLocalShell({ cols, rows }), title: 'This computer' };
+    // The node manager's pooled connection: same host-key checks, ProxyJump and auth as probes
+    // and launches, and a prompt in the UI if the node needs one.
+    const conn = await nodeManagerFor(ctx).channel(node);
+    if (!canOpenShell(conn))
+      throw new Error(`the SSH connection to ${node} cannot open interactive shells in this build`);
+    const ch = await conn.shell({ term: 'xterm-256color', cols, rows });
+    return { backend: sshShellBackend(ch), title: node };
+  };
+  const terminals = new TerminalManager({ openNodeShell });
   return {
     requests: {
       'terminals.open': async ({ target, cols, rows }) => {

@@ -25,7 +25,6 @@ export function LaunchPanel() {
     setTarget,
     previewLaunch,
     launchDraft,
-    cancelLaunch,
   } = useRuns();
   const [examples, setExamples] = useState<Example[]>([]);
   const [examplesError, setExamplesError] = useState<string | null>(null);
@@ -217,11 +216,6 @@ export function LaunchPanel() {
             >
               {preview.state === 'loading' ? 'Preparing preview…' : 'Preview commands'}
             </button>
-            {launch.state === 'launching' ? (
-              <button className="ghost" onClick={cancelLaunch}>
-                Cancel launch
-              </button>
-            ) : null}
             <button className="primary" disabled={!canGo} onClick={launchDraft}>
               {launch.state === 'launching'
                 ? 'Launching…'

@@ -76,7 +76,6 @@ interface RunsState extends Prefs {
   setShowRaw(v: boolean): void;
   previewLaunch(): Promise<void>;
   launchDraft(): void;
-  cancelLaunch(): void;
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;
   dismissError(): void;
@@ -104,7 +103,6 @@ export const targetKey = (draft: Draft, target: Target) =>
   `${target === 'local' ? 'local' : target.join(',')}\n${draft.configYaml}`;
 
 let following = false;
-let launchStop: (() => void) | null = null;
 
 export const useRuns = create<RunsState>((set, get) => {
   const prefs = loadPrefs();
@@ -254,7 +252,9 @@ export const useRuns = create<RunsState>((set, get) => {
         else steps.push(p);
         set({ launch: { ...get().launch, steps } });
       };
-      launchStop = host.subscribe(
+      // The host carries a launch through even if this page goes away; the stream is only for
+      // watching it, so there is nothing to cancel here (a started run is stopped like any other).
+      host.subscribe(
         'runs.launch',
         { configYaml: draft.configYaml, target },
         (e) => {
@@ -275,7 +275,6 @@ export const useRuns = create<RunsState>((set, get) => {
           }
         },
         (error) => {
-          launchStop = null;
           if (started) return;
           const l = get().launch;
           if (l.state === 'launching')
@@ -288,14 +287,6 @@ export const useRuns = create<RunsState>((set, get) => {
             });
         },
       );
-    },
-
-    cancelLaunch() {
-      // Unsubscribing aborts the launch on the host (its call signal), which cleans up after itself.
-      launchStop?.();
-      launchStop = null;
-      const l = get().launch;
-      if (l.state === 'launching') set({ launch: { ...l, state: 'failed', error: 'cancelled' } });
     },
 
     async stop(id) {

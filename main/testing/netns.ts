@@ -22,6 +22,8 @@ export interface NsNode {
   /** sshd inside the namespace (listening on address:22), reached through the forwarder. */
   sshd: Sshd;
   workdir: string;
+  /** Cut this computer's open SSH connections to the node. */
+  dropConnections(): void;
 }
 
 export interface TwoNodes {
@@ -116,6 +118,8 @@ while True:
 
 interface Forwarder {
   port: number;
+  /** Cut every open connection (a network drop as the client sees it). */
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -138,6 +142,9 @@ function startForwarder(netns: string, address: string, port: number): Promise<F
     server.listen(0, '127.0.0.1', () =>
       resolve({
         port: (server.address() as net.AddressInfo).port,
+        drop: () => {
+          for (const c of children) c.kill('SIGKILL');
+        },
         close: () =>
           new Promise<void>((r) => {
             for (const c of children) c.kill('SIGKILL');
@@ -194,7 +201,7 @@ export async function startTwoNodes(world: SshWorld, names: [string, string] = [
       fs.mkdirSync(workdir, { recursive: true });
       // Clients see the node at the forwarder; its key is the namespace sshd's.
       const reachable: Sshd = { ...sshd, host: '127.0.0.1', port: fwd.port };
-      nodes.push({ name, netns: ns, address, iface: 'eth0', sshd: reachable, workdir });
+      nodes.push({ name, netns: ns, address, iface: 'eth0', sshd: reachable, workdir, dropConnections: () => fwd.drop() });
     }
     return { nodes, cleanup };
   } catch (e) {

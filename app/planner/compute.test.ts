@@ -10,6 +10,7 @@ const ATTN_EFF = 0.45;
 // Block matmul weights: q 64x64 + k,v 2 x 64x16 + o 64x64 + SwiGLU 3 x 64x176 = 44,032 (norms excluded).
 const MM_FWD = 2 * 128 * (2 * 44_032 + 260 * 64); // 26,804,224: 2 FLOPs per weight per token, blocks + LM head
 const BLOCK_MM_FWD = 2 * 128 * 2 * 44_032; // 22,544,384
+const MLP_FWD = 2 * 128 * 2 * 3 * 64 * 176; // 17,301,504
 // Attention: 2 matmuls x 2 FLOPs x qDim per (query, key) pair x layers, s(s+1)/2 causal pairs, over 4 GPUs.
 const ATTN_CAUSAL = (4 * 64 * 2 * ((512 * 513) / 2)) / 4; // 16,809,984
 const ATTN_FULL = (4 * 64 * 2 * 512 * 512) / 4; // 33,554,432
@@ -25,8 +26,8 @@ describe('compute: hand-derived FLOPs and time', () => {
   it('hardware FLOPs: flash backward recomputes scores (2.5x), full checkpointing re-runs the forward', () => {
     expect(planLayout(config, layout()).compute.hardware_flops_per_step).toBe(3 * MM_FWD + 3.5 * ATTN_CAUSAL);
     expect(planLayout(config, layout({ checkpointing: 'full' })).compute.hardware_flops_per_step).toBe(3 * MM_FWD + BLOCK_MM_FWD + 4.5 * ATTN_CAUSAL);
-    // selective recomputes elementwise ops only: no extra matmul FLOPs
-    expect(planLayout(config, layout({ checkpointing: 'selective' })).compute.hardware_flops_per_step).toBe(3 * MM_FWD + 3.5 * ATTN_CAUSAL);
+    // selective re-runs the SwiGLU MLP's forward: 2 FLOPs x T x layers x 3 h ffn
+    expect(planLayout(config, layout({ checkpointing: 'selective' })).compute.hardware_flops_per_step).toBe(3 * MM_FWD + 3.5 * ATTN_CAUSAL + MLP_FWD);
   });
 
   it('compute time: matmuls and attention at their own efficiencies, plus a fixed cost per block', () => {
@@ -37,10 +38,10 @@ describe('compute: hand-derived FLOPs and time', () => {
     expect(full - t).toBeCloseTo(BLOCK_MM_FWD / (PEAK * MM_EFF) + ATTN_CAUSAL / (PEAK * ATTN_EFF), 15);
   });
 
-  it('selective recompute costs memory traffic: (4h + 5 ffn) elements per token per layer', () => {
+  it('selective recompute costs the MLP forward at matmul efficiency', () => {
     const none = planLayout(config, layout()).compute.time_s;
     const sel = planLayout(config, layout({ checkpointing: 'selective' })).compute.time_s;
-    expect(sel - none).toBeCloseTo((128 * 2 * (4 * 64 + 5 * 176) * 2) / (3350e9 * 0.8), 15);
+    expect(sel - none).toBeCloseTo(MLP_FWD / (PEAK * MM_EFF), 15);
   });
 
   it('a contiguous ring is paced by its most loaded rank: (2r-1)/r of the balanced attention time', () => {

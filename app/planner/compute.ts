@@ -39,7 +39,10 @@ export function computeEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: numbe
   const attnFwdFull = (perPair * seqLen * seqLen) / sp;
 
   const full = l.checkpointing === 'full';
-  const hardwareMm = 3 * matmulFwd + (full ? blockMm : 0);
+  // Recomputed forward matmuls: the whole block (full) or the SwiGLU MLP (selective, as the
+  // runtime checkpoints block.mlp).
+  const recomputeMm = full ? blockMm : l.checkpointing === 'selective' ? 2 * T * m.layers * 3 * m.hidden * m.ffn : 0;
+  const hardwareMm = 3 * matmulFwd + recomputeMm;
   const attnPasses = 1 + FLASH_BWD_FACTOR + (full ? 1 : 0);
   const hardwareFlops = hardwareMm + attnPasses * attnFwdCausal;
 
@@ -52,14 +55,7 @@ export function computeEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: numbe
   const attnFwdS = (attnFwdCausal * imbalance) / attnRate;
   const attnBwdS = FLASH_BWD_FACTOR * attnFwdS;
 
-  // Selective checkpointing re-runs the RMSNorms and the SwiGLU activation: memory-bound,
-  // ~ (4h + 5f) elements read+written per token per layer.
-  const e = ctx.bytes.act;
-  const selectiveS =
-    l.checkpointing === 'selective'
-      ? (T * m.layers * (4 * m.hidden + 5 * m.ffn) * e) / (ctx.gpu.hbm_gbps * 1e9 * cal.hbm_efficiency)
-      : 0;
-  const recomputeS = full ? blockMm / mmRate + attnFwdS : selectiveS;
+  const recomputeS = recomputeMm / mmRate + (full ? attnFwdS : 0);
 
   // Launch and framework overhead per block, split like the work: a third forward, two thirds backward.
   const overhead = m.layers * cal.layer_overhead_s;

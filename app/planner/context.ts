@@ -14,9 +14,9 @@ export interface PlanOptions {
   /** Override calibration constants (tests, what-if in the UI). */
   calibration?: Partial<Calibration>;
   /**
-   * How the runtime computes LM head + cross-entropy. "chunked" (default) runs it on
-   * lossChunkTokens tokens at a time, computing the gradient in the same pass, so only one chunk's
-   * logits exist; "materialized" keeps fp32 logits of the whole local sequence.
+   * How the runtime computes LM head + cross-entropy. "materialized" (default: what the runtime
+   * does today) keeps the logits of the whole local sequence and cross-entropy's fp32 log-softmax;
+   * "chunked" runs head + loss + gradient on lossChunkTokens tokens at a time.
    */
   loss?: 'chunked' | 'materialized';
   lossChunkTokens?: number;
@@ -91,7 +91,7 @@ export function planContext(config: RunConfig, opts: PlanOptions = {}): PlanCont
     microBatch: config.training.micro_batch,
     gradAccum: config.training.grad_accum,
     ringVariant: config.parallel.ring_variant,
-    loss: opts.loss ?? 'chunked',
+    loss: opts.loss ?? 'materialized',
     lossChunkTokens: opts.lossChunkTokens ?? 1024,
     minChunkTokens: opts.minChunkTokens ?? 1024,
     maxChunks: opts.maxChunks ?? 64,

@@ -17,10 +17,11 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
 
   it('activation widths per token per layer', () => {
     const w = activationWidths(planContext(config, opts), 2);
-    // none: 2 B x (4h + 3 qDim + 2 kv + 4 ffn) + 4 B x (heads + 2) = 2 x (256 + 192 + 32 + 704) + 40
-    expect(w.none).toBe(2408);
-    // selective: 2 B x (2h + 3 qDim + 2 kv + 2 ffn) + 4 B x heads = 2 x (128 + 192 + 32 + 352) + 32
-    expect(w.selective).toBe(1440);
+    // two fp32 RMSNorms 2(8h + 4) = 1032; bf16 norm outputs, q, o-proj input, k, v: 2 x (2h + 2 qDim + 2 kv) = 576;
+    // fp32 attention output 4 qDim = 256 and log-sum-exp 4 heads = 32
+    expect(w.selective).toBe(1032 + 576 + 256 + 32);
+    // none adds the SwiGLU tensors: 2 B x 4 ffn = 1408
+    expect(w.none).toBe(1896 + 1408);
     // full: the block input, 2 B x h
     expect(w.full).toBe(128);
   });
@@ -31,18 +32,19 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
     expect(b.weights).toBe(2 * P); // bf16 replica
     expect(b.grads).toBe(2 * P); // bf16, not partitioned at stage 1
     expect(b.optimizer).toBe((12 * P) / 4); // fp32 master + m + v over 4 ranks = 364,992
-    expect(b.activations).toBe(2 * 2408 * T); // 616,448
-    // logits bf16 + fp32 copy + fp32 grad over T x V, plus final-norm in/out and head-input grad (3 T h x 2 B)
-    expect(b.logits).toBe(T * 260 * 10 + 3 * T * 64 * 2); // 381,952
+    expect(b.activations).toBe(2 * 3304 * T); // 845,824
+    // fp32 log-softmax output, its gradient and the input gradient (12 B) over T x V, plus final-norm
+    // in/out and head-input grad (3 T h x 2 B)
+    expect(b.logits).toBe(T * 260 * 12 + 3 * T * 64 * 2); // 448,512
     expect(b.comm_buffers).toBe(5000); // one gradient bucket
-    expect(b.workspace).toBe(T * 8 * 4); // RoPE tables only at the loss: 4,096
+    expect(b.workspace).toBe(T * 8 * 8); // fp32 cos and sin tables only at the loss: 8,192
     expect(b.framework).toBe(1000);
     expect(b.nccl).toBe(100 + 3 * 10); // ulysses, ring and world communicators
-    const allocated = 2 * P + 2 * P + 364_992 + 616_448 + 381_952 + 5000 + 4096; // 1,859,144
+    const allocated = 2 * P + 2 * P + 364_992 + 845_824 + 448_512 + 5000 + 8192; // 2,159,176
     expect(b.fragmentation).toBe(Math.ceil(0.1 * allocated));
     expect(plan.memory.peak_phase).toBe('loss');
     expect(plan.memory.peak_bytes).toBe(MEMORY_TERMS.reduce((s, t) => s + b[t], 0));
-    expect(plan.memory.peak_bytes).toBe(2_046_189);
+    expect(plan.memory.peak_bytes).toBe(2_376_224);
   });
 
   it('chunked loss moves the peak to the last layer backward, where SP buffers and workspace live', () => {
@@ -50,15 +52,16 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
     const b = plan.memory.breakdown;
     expect(plan.memory.peak_phase).toBe('layer_backward');
     expect(b.logits).toBe(0);
-    // workspace: T x (2h x 2 B + max(MLP 3 ffn x 2 B = 1056, attention 2(2 qDim + 2 kv) + 4 qDim + 4 heads = 608)) + RoPE
-    expect(b.workspace).toBe(T * (256 + 1056) + 4096); // 172,032
-    // Ulysses q,k,v staging 2 B x T x (64 + 32); ring 2 x 2 x kv x T x (2 + 4) B; gradient bucket
-    expect(b.comm_buffers).toBe(2 * T * 96 + 2 * 2 * 16 * T * 6 + 5000); // 24,576 + 49,152 + 5,000
+    // workspace: T x (2h x 2 B + max(MLP 3 ffn x 2 B = 1056, attention 2(2 qDim + 2 kv) + 4 qDim + 8 kv
+    // + 2 x 2 kv + 4 heads = 800)) + RoPE tables
+    expect(b.workspace).toBe(T * (256 + 1056) + 8192); // 176,128
+    // Ulysses q,k,v staging 2 B x T x (64 + 32); incoming ring K,V and dK,dV 2 x kv x T x (2 + 4) B; bucket
+    expect(b.comm_buffers).toBe(2 * T * 96 + 2 * 16 * T * 6 + 5000); // 24,576 + 24,576 + 5,000
   });
 
   it('full checkpointing keeps block inputs and rematerializes one layer', () => {
     const plan = planLayout(config, layout({ checkpointing: 'full' }), undefined, { ...opts, loss: 'chunked', lossChunkTokens: 32 });
-    expect(plan.memory.breakdown.activations).toBe(2 * 128 * T + (2408 - 128) * T);
+    expect(plan.memory.breakdown.activations).toBe(2 * 128 * T + (3304 - 128) * T);
   });
 
   it('ZeRO-3 shards weights and grads, and gathers one block plus a prefetched one', () => {
@@ -103,7 +106,7 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
     expect([one.phase, four.phase]).toEqual(['layer_backward', 'layer_backward']);
     expect(four.activations).toBe(one.activations);
     expect(one.workspace - four.workspace).toBeCloseTo((T * 1056 * 3) / 4, 6);
-    expect(one.comm_buffers - four.comm_buffers).toBeCloseTo(((2 * T * 96 + 2 * 2 * 16 * T * 6) * 3) / 4, 6);
+    expect(one.comm_buffers - four.comm_buffers).toBeCloseTo(((2 * T * 96 + 2 * 16 * T * 6) * 3) / 4, 6);
   });
 });
 

@@ -24,23 +24,27 @@ export function activationWidths(ctx: PlanContext, ulysses: number): ActivationW
   return { none: savedWidth(ctx, ulysses, 'none'), selective: savedWidth(ctx, ulysses, 'selective'), full: savedWidth(ctx, ulysses, 'full') };
 }
 
-/** One policy's per-token, per-layer saved bytes (see activationWidths). */
+/**
+ * One policy's per-token, per-layer saved bytes, for the runtime's block (native/spindle/model):
+ * RMSNorm normalises in fp32, ring/local attention saves its fp32 output accumulator, selective
+ * checkpointing recomputes the whole SwiGLU MLP. docs/planner.md §3.1 lists every saved tensor.
+ */
 export function savedWidth(ctx: PlanContext, ulysses: number, policy: LayoutChoice['checkpointing']): number {
   const { hidden: h, qDim, ffn: f, heads, kvHeads, headDim } = ctx.shape;
   const e = ctx.bytes.act;
   const kv = Math.max(kvHeads, ulysses) * headDim;
-  // none: norm1 in+out (2h), q k v after RoPE and the all-to-all (qDim + 2kv), attention out and
-  // o-proj input (2 qDim), norm2 in+out (2h), SwiGLU gate, silu(gate), up, product (4f);
-  // fp32: log-sum-exp per head, two RMSNorm reciprocal-rms values.
-  if (policy === 'none') return e * (4 * h + 3 * qDim + 2 * kv + 4 * f) + 4 * (heads + 2);
-  // selective: norms and the SwiGLU activation are recomputed from their inputs, which are
-  // saved anyway (layer input, residual after attention, gate and up): drop 2h + 2f and the rstds.
-  if (policy === 'selective') return e * (2 * h + 3 * qDim + 2 * kv + 2 * f) + 4 * heads;
-  // full: only the block's input survives the forward.
-  return e * h;
+  if (policy === 'full') return e * h; // only the block's input survives the forward
+  // Two RMSNorms, each keeping its fp32 input copy, fp32 normalised output and fp32 1/rms: 2(8h + 4).
+  // Their bf16 outputs (inputs of the q/k/v and gate/up projections): 2h. q, k, v after RoPE and
+  // the all-to-all: qDim + 2kv. Attention output as the fp32 accumulator (4 qDim) with its fp32
+  // log-sum-exp (4 heads), and the o-projection input (qDim).
+  const attention = 2 * (8 * h + 4) + e * (2 * h + 2 * qDim + 2 * kv) + 4 * qDim + 4 * heads;
+  // selective: the MLP is checkpointed, so only its input (norm 2 output, counted above) is kept.
+  if (policy === 'selective') return attention;
+  // none: plus gate output, silu(gate), up output and their product (input of down): 4f.
+  return attention + e * 4 * f;
 }
 
-/** Flat on purpose: the search builds one of these per candidate. termsOf() gives the record. */
 export interface MemoryEstimate extends Record<MemoryTerm, number> {
   peak: number;
   phase: 'loss' | 'layer_backward';
@@ -89,15 +93,17 @@ export function memoryEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: number
   // --- workspace: transients inside one layer's backward (§3.5) ------------------------------
   const chunks = l.chunks;
   const mlpBwd = 3 * m.ffn * e; // d(product), d(up), d(gate)
-  // dout and dq, dk, dv (bf16), the fp32 dq accumulator and the softmax row sums.
-  const attnBwd = e * (2 * m.qDim + 2 * kv) + 4 * m.qDim + 4 * m.heads;
-  const rope = sl * m.headDim * 4; // fp32 cos and sin tables for the local positions
+  // Attention backward: dout and the kernel's dq, dk, dv (compute dtype), the fp32 dq and dK/dV
+  // accumulators, the stacked K,V copy the ring loop walks, and the softmax row sums.
+  const attnBwd = e * (2 * m.qDim + 2 * kv) + 4 * m.qDim + 8 * kv + e * 2 * kv + 4 * m.heads;
+  const rope = T * m.headDim * 8; // fp32 cos and sin tables, full head_dim, per local position
   const workspace = T * (2 * m.hidden * e + Math.max(mlpBwd, attnBwd) / chunks) + rope;
 
   // --- communication buffers (§4) ------------------------------------------------------------
   const ulyBuf = u > 1 ? (e * T * (m.qDim + 2 * kv)) / chunks : 0; // packed q,k,v all-to-all staging
-  // Ring: current + incoming K,V block (compute dtype) and dK,dV accumulators travelling in fp32.
-  const ringBuf = r > 1 ? (2 * 2 * kv * T * (e + 4)) / chunks : 0;
+  // Ring: the incoming K,V block (compute dtype) and the incoming fp32 dK,dV accumulators; the
+  // block in hand and this rank's accumulators are attention workspace.
+  const ringBuf = r > 1 ? (2 * kv * T * (e + 4)) / chunks : 0;
   const bucket = world > 1 ? cal.grad_bucket_bytes : 0;
   const unitLayer = m.layerParams;
   const unitHead = m.vocab * m.hidden;
@@ -107,10 +113,13 @@ export function memoryEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: number
   const zeroBufLoss = l.zero === 3 ? unitHead * (B.weight + B.grad) + unitLayer * B.weight : bucket;
 
   // --- logits and loss (§3.6) ----------------------------------------------------------------
+  // Materialized (what the runtime does): at the start of backward, the fp32 log-softmax output
+  // cross-entropy saved, its incoming gradient and the gradient it produces: 12 B per logit.
+  // Chunked: one chunk's logits, their fp32 copy and fp32 gradient.
+  const perLogit = ctx.loss === 'chunked' ? e + (e < 4 ? 4 : 0) + 4 : 12;
   const lossTokens = ctx.loss === 'chunked' ? Math.min(T, ctx.lossChunkTokens) : T;
-  const upcast = e < 4 ? 4 : 0; // fp32 copy of the logits for a stable cross-entropy
-  // logits, fp32 copy, fp32 gradient; plus final-norm input, output and the gradient of the head input.
-  const logits = lossTokens * m.vocab * (e + upcast + 4) + 3 * T * m.hidden * e;
+  // plus final-norm input and output and the gradient of the head input.
+  const logits = lossTokens * m.vocab * perLogit + 3 * T * m.hidden * e;
 
   // --- fixed costs (§5) ----------------------------------------------------------------------
   const groups = (u > 1 ? 1 : 0) + (r > 1 ? 1 : 0) + (world > 1 ? 1 : 0);

@@ -48,10 +48,12 @@ describe('planConfig: search and ranking', () => {
     const strict = planConfig(example(), { rankTolerance: 0 }).layouts.filter((l) => l.feasible);
     for (let i = 1; i < strict.length; i++) expect(secondsPerToken(strict[i])).toBeGreaterThanOrEqual(secondsPerToken(strict[i - 1]));
     for (const l of plan.layouts.filter((x) => !x.feasible)) expect(l.reasons.length).toBeGreaterThan(0);
-    // pure data parallelism can't hold 128k tokens of activations on one H100
+    // pure data parallelism can't hold 128k tokens on one H100: the materialized fp32 logits alone
+    // are 131072 x 128256 x 12 B
     const dp16 = plan.layouts.find((l) => l.dp === 16)!;
     expect(dp16.feasible).toBe(false);
-    expect(dp16.reasons[0]).toMatch(/largest term: activations/);
+    expect(dp16.reasons[0]).toMatch(/largest term: logits 191 GiB/);
+    expect(dp16.memory.breakdown.logits).toBe(131072 * 128256 * 12 + 3 * 131072 * 4096 * 2);
   });
 
   it('searches every open field and keeps the best per factorisation', () => {

@@ -5,7 +5,7 @@ import { readConfigFile } from '../config-file';
 export const planCommand: Command = {
   name: 'plan',
   summary: 'predict memory, communication, step time and MFU of SP layouts, best first',
-  usage: `Usage: spindle plan FILE.yaml [--json] [--max-seq] [--all] [--seq-len N] [--loss chunked|materialized]
+  usage: `Usage: spindle plan FILE.yaml [--json] [--max-seq] [--all] [--seq-len N] [--loss materialized|chunked]
 
 Searches every layout the config leaves "auto" (ulysses x ring x dp, ZeRO stage, checkpointing,
 offload, FPDT chunks) on the config's cluster and ranks those that fit by time per token, then by
@@ -14,7 +14,8 @@ memory headroom. Layouts that can't run are listed with the reasons.
   --max-seq     also find each layout's longest sequence that fits
   --all         list every evaluated layout, not only the best of each ulysses x ring x dp
   --seq-len N   plan for N tokens instead of training.seq_len
-  --loss MODE   how the runtime computes LM head + loss: chunked (default) or materialized`,
+  --loss MODE   how the runtime computes LM head + loss: materialized (default, what it does
+                today) or chunked (one chunk of logits at a time)`,
   async run(argv) {
     const { values, positionals } = parse(argv, {
       json: { type: 'boolean' },

@@ -35,6 +35,8 @@ export class RunManager {
   private watchers = new Map<string, RunWatcher>();
   /** Runs this process wants watched (taken over when their owner goes). */
   private wanted = new Set<string>();
+  /** Runs this process is starting: nobody watches them until their processes run. */
+  private launching = new Set<string>();
   private emitter = new EventEmitter();
   private seen = new Map<string, number>();
   private ticker: NodeJS.Timeout;
@@ -86,6 +88,7 @@ export class RunManager {
   private ensureWatcher(id: string): RunWatcher | null {
     const existing = this.watchers.get(id);
     if (existing) return existing;
+    if (this.launching.has(id)) return null;
     const rec = this.safeRead(id);
     if (!rec || FINAL_STATUSES.has(rec.summary.status)) {
       this.wanted.delete(id);
@@ -143,16 +146,19 @@ export class RunManager {
     const p = await prepareLaunch(this.ctx, this.nodes, params, progress, { dryRun: false, ...(signal ? { signal } : {}) });
     const id = p.plan.runId;
     fs.mkdirSync(this.store.dir(id), { recursive: true });
-    // Own the run before it exists, so no other host attaches halfway through the start.
+    // Own the run before it exists, so no other host (nor this one's own reattach tick) watches
+    // it halfway through the start, when its processes are not there yet.
+    this.launching.add(id);
     tryLock(this.store.lockFile(id));
     try {
       const rec = await startPrepared(p, (r) => this.store.write(r), progress);
-      unlock(this.store.lockFile(id));
+      this.launching.delete(id);
       this.wanted.add(id);
       this.ensureWatcher(id);
       this.emitter.emit('change', rec);
       return rec.summary;
     } catch (e) {
+      this.launching.delete(id);
       unlock(this.store.lockFile(id));
       const rec = this.safeRead(id);
       if (rec) this.emitter.emit('change', rec);

@@ -1,6 +1,23 @@
-import { formatPlanTable, planConfig } from '../../../app/planner';
+import fs from 'node:fs';
+import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { formatPlanTable, gpuCatalog, planConfig } from '../../../app/planner';
 import { out, parse, UsageError, type Command } from '../command';
-import { readConfigFile } from '../config-file';
+import { ConfigFileError, readConfigFile } from '../config-file';
+
+/** The schema accepts any GPU string; the planner needs one from the catalog. Point at the line. */
+function checkGpu(file: string, gpu: string) {
+  if (gpuCatalog[gpu]) return;
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = new LineCounter();
+  const node = parseDocument(text, { lineCounter: lines }).getIn(['cluster', 'gpu'], true) as YamlNode | undefined;
+  const [start, end] = node?.range ?? [0, 0];
+  const a = lines.linePos(start);
+  const b = lines.linePos(end);
+  const known = Object.keys(gpuCatalog).sort().join(', ');
+  throw new ConfigFileError(file, [
+    { path: 'cluster.gpu', message: `unknown GPU type "${gpu}" (known: ${known})`, line: a.line, column: a.col, endLine: b.line, endColumn: b.col },
+  ]);
+}
 
 export const planCommand: Command = {
   name: 'plan',
@@ -34,6 +51,7 @@ memory headroom. Layouts that can't run are listed with the reasons.
     const loss = values.loss;
     if (loss !== undefined && loss !== 'chunked' && loss !== 'materialized') throw new UsageError(`--loss: expected chunked or materialized, got ${loss}`);
     const config = readConfigFile(file);
+    checkGpu(file, config.cluster.gpu);
     const plan = planConfig(config, { maxSeq: values['max-seq'], all: values.all, seqLen, loss });
     out(values.json ? JSON.stringify(plan) : formatPlanTable(plan));
     return 0;

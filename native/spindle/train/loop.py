@@ -92,14 +92,12 @@ class Trainer:
         log.info('resumed from %s (step %d)', path, step)
 
     def micro_batches(self, step):
+        """This DP rank's micro-batches of optimizer step `step` (1-based); SP ranks of one DP
+        rank read the same full sequences and each keeps its own tokens."""
         t = self.cfg['training']
-        first = sequence_index(step - 1, 0, self.mesh.dp_rank, 0, t['grad_accum'], self.mesh.dp, t['micro_batch'])
-        out = []
-        for m in range(t['grad_accum']):
-            k = sequence_index(step - 1, m, self.mesh.dp_rank, 0, t['grad_accum'], self.mesh.dp, t['micro_batch'])
-            assert m or k == first
-            out.append(self.data.batch(k, t['micro_batch']))
-        return out
+        return [self.data.batch(sequence_index(step - 1, m, self.mesh.dp_rank, 0, t['grad_accum'], self.mesh.dp,
+                                               t['micro_batch']), t['micro_batch'])
+                for m in range(t['grad_accum'])]
 
     def train_step(self, step):
         dev, variant = self.proc.device, self.cfg['parallel']['ring_variant']

@@ -95,7 +95,8 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
   const detailsId = `node-${node.name}-details`;
   const step = active ? [...active.steps].reverse().find((s) => s.node === node.name || s.node === undefined) : undefined;
   const dc = p ? driverCuda(p) : null;
-  const failed = ownRun?.state === 'failed' ? ownRun.error : null;
+  // A probe that broke as a whole; a later successful result (e.g. from a cluster probe) wins.
+  const failed = ownRun?.state === 'failed' && (!p || p.at < ownRun.startedAt) ? ownRun.error : null;
 
   return (
     <Fragment>
@@ -118,15 +119,15 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
               <span className="muted">Probing{step ? ` · ${step.step}` : '…'}</span>
               <ProgressBar value={probeFraction({ ...active, names: [node.name] })} label={`Probing ${node.name}`} />
             </div>
-          ) : p ? (
-            <>
-              <VerdictBadge verdict={p.verdict} />
-              {p.reasons[0] ? <div className="reason">{p.reasons[0]}</div> : null}
-            </>
           ) : failed ? (
             <>
               <VerdictBadge verdict="not_ready" label="Probe failed" />
               <div className="reason">{failed}</div>
+            </>
+          ) : p ? (
+            <>
+              <VerdictBadge verdict={p.verdict} />
+              {p.reasons[0] ? <div className="reason">{p.reasons[0]}</div> : null}
             </>
           ) : (
             <VerdictBadge verdict="unknown" />
@@ -171,7 +172,7 @@ function NodeDetails({ node, probe: p }: { node: NodeEntry; probe: ProbeResult |
       {p.reasons.length > 0 ? (
         <div>
           <h3>Why “{p.verdict === 'ready' ? 'ready' : p.verdict === 'warning' ? 'warning' : 'not ready'}”</h3>
-          <ul className="reasons">
+          <ul className="node-reasons">
             {p.reasons.map((r) => (
               <li key={r}>{r}</li>
             ))}

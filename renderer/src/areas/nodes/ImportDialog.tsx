@@ -142,9 +142,9 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
                       <input type="checkbox" checked={picked.has(h.alias) || already} disabled={already} onChange={() => toggle(h.alias)} />
                       <span className="alias">{h.alias}</span>
                       <span className="mono muted">{endpoint(h)}</span>
-                      {h.proxyJump ? <span className="tag">via {h.proxyJump}</span> : null}
-                      {h.identityFile ? <span className="tag mono">{h.identityFile}</span> : null}
-                      {already ? <span className="tag">already added</span> : null}
+                      {h.proxyJump ? <span className="host-tag">via {h.proxyJump}</span> : null}
+                      {h.identityFile ? <span className="host-tag mono">{h.identityFile}</span> : null}
+                      {already ? <span className="host-tag">already added</span> : null}
                     </label>
                   </li>
                 );

@@ -46,6 +46,12 @@ export function NodesArea() {
   const addRef = useRef<HTMLButtonElement>(null);
 
   useEffect(() => start(), [start]);
+  // Good news without an action fades after a while; failures and offers stay until dismissed.
+  useEffect(() => {
+    if (!notice || notice.tone !== 'ok' || notice.action) return;
+    const t = setTimeout(() => setNotice((n) => (n === notice ? null : n)), 8000);
+    return () => clearTimeout(t);
+  }, [notice]);
 
   const groups = useMemo(() => groupByCluster(nodes), [nodes]);
   const clusters = useMemo(() => groups.map((g) => g.name).filter((n): n is string => n !== null), [groups]);
@@ -104,9 +110,9 @@ export function NodesArea() {
           </div>
         </header>
 
-        <div className="notice-slot" aria-live="polite">
+        <div className="nodes-notice-slot" aria-live="polite">
           {notice ? (
-            <div className={`notice ${notice.tone}`} role={notice.tone === 'bad' ? 'alert' : undefined}>
+            <div className={`nodes-notice ${notice.tone}`} role={notice.tone === 'bad' ? 'alert' : undefined}>
               <span>{notice.text}</span>
               {notice.action ? (
                 <button
@@ -120,7 +126,7 @@ export function NodesArea() {
                   {notice.action.label}
                 </button>
               ) : null}
-              <button type="button" className="notice-x" aria-label="Dismiss" onClick={() => setNotice(null)}>
+              <button type="button" className="nodes-notice-x" aria-label="Dismiss" onClick={() => setNotice(null)}>
                 ×
               </button>
             </div>
@@ -128,7 +134,7 @@ export function NodesArea() {
         </div>
 
         {status === 'error' ? (
-          <div className="notice bad" role="alert">
+          <div className="nodes-notice bad" role="alert">
             Could not load the node list: {error}
           </div>
         ) : null}
@@ -136,7 +142,7 @@ export function NodesArea() {
         {status !== 'ready' && status !== 'error' ? (
           <p className="muted loading">Loading nodes…</p>
         ) : nodes.length === 0 && status === 'ready' ? (
-          <div className="empty">
+          <div className="nodes-empty">
             <h2>No nodes yet</h2>
             <p>Add a GPU machine you reach over SSH, or import hosts you already use from your SSH config. Spindle checks the host key, then probes the GPUs, drivers, PyTorch and disk.</p>
             <div className="head-actions">

@@ -8,8 +8,8 @@ const STATUS_ICON = { running: '◌', done: '✓', failed: '✗', skipped: '–'
 
 export function VerdictBadge({ verdict, label }: { verdict: Verdict; label?: string }) {
   return (
-    <span className={`verdict ${verdict}`} data-verdict={verdict}>
-      <span className="verdict-dot" aria-hidden />
+    <span className={`node-verdict ${verdict}`} data-verdict={verdict}>
+      <span className="node-verdict-dot" aria-hidden />
       {label ?? VERDICT_TEXT[verdict]}
     </span>
   );
@@ -19,14 +19,14 @@ export function ProgressBar({ value, label }: { value: number | null; label: str
   // Indeterminate while nothing can tell how far along it is.
   return (
     <div
-      className={`progress${value === null ? ' indeterminate' : ''}`}
+      className={`probe-bar${value === null ? ' indeterminate' : ''}`}
       role="progressbar"
       aria-label={label}
       aria-valuemin={0}
       aria-valuemax={100}
       aria-valuenow={value === null ? undefined : Math.round(value * 100)}
     >
-      <div className="progress-fill" style={value === null ? undefined : { width: `${Math.max(3, value * 100)}%` }} />
+      <div className="probe-bar-fill" style={value === null ? undefined : { width: `${Math.max(3, value * 100)}%` }} />
     </div>
   );
 }
@@ -101,7 +101,7 @@ export function ClusterChecks({ nodes, warnings }: { nodes: NodeEntry[]; warning
           <figcaption>
             Rendezvous reachability{' '}
             <span className={m.failures ? 'bad' : 'ok'} data-testid="reach-summary">
-              {m.failures ? `${m.failures} pair${m.failures === 1 ? '' : 's'} cannot connect` : 'every pair connects'}
+              {m.failures ? `${m.failures} route${m.failures === 1 ? '' : 's'} cannot connect` : 'every tested route connects'}
             </span>
           </figcaption>
           <table className="reach-matrix" data-testid="reach-matrix">

@@ -135,7 +135,13 @@ export const useNodes = create<NodesState>((set, get) => {
           } else if (e.type === 'cluster') {
             patchRun(key, () => ({ warnings: e.warnings }));
           } else {
-            finish('done');
+            // The host reports a probe that broke as a whole (not one node) as a failed step
+            // without a node; nodes left without a result then need that said.
+            const r = get().probes[key];
+            const broke = r?.steps.find((x) => x.status === 'failed' && !x.node);
+            const missing = r ? r.names.some((n) => !r.results[n]) : false;
+            if (broke && missing) finish('failed', broke.detail ?? `${broke.step} failed`);
+            else finish('done');
             unsubscribe();
           }
         },

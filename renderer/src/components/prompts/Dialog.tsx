@@ -96,7 +96,7 @@ export function Dialog({ title, onCancel, children, actions, role = 'dialog', to
     >
       <header className="dialog-head">
         <h2 id={titleId}>{title}</h2>
-        <button type="button" className="dialog-x" aria-label="Close" onClick={() => cancelRef.current()}>
+        <button type="button" className="dialog-x" aria-label="Close dialog" onClick={() => cancelRef.current()}>
           ×
         </button>
       </header>

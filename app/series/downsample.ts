@@ -59,8 +59,11 @@ export function downsampleIndices(
       minV[s] = Infinity;
       maxV[s] = -Infinity;
     }
+    // Compare against the bucket's right edge rather than dividing every point into a bucket.
+    // The first point always joins, so the scan advances even on a NaN x or a rounding edge.
+    const edge = b >= buckets - 1 || scale === 0 ? Infinity : x0 + (b + 1) / scale;
     for (; i < end; i++) {
-      if (Math.min(buckets - 1, Math.floor((xs[i] - x0) * scale)) !== b) break;
+      if (i > first && !(xs[i] < edge)) break;
       for (let s = 0; s < k; s++) {
         const v = ys[s][i];
         // NaN fails both comparisons, so gaps never become extremes.

@@ -169,6 +169,14 @@ describe('downsampleIndices', () => {
   });
 });
 
+it('always advances, even over x values that are not numbers', () => {
+  const xs = Float64Array.from({ length: 1000 }, (_, i) => (i % 100 === 5 ? Number.NaN : i));
+  const ys = Float64Array.from({ length: 1000 }, (_, i) => i);
+  const idx = downsampleIndices(xs, [ys], 1000, { buckets: 50, x0: 0, x1: 999 });
+  expect(idx.length).toBeGreaterThan(0);
+  expect(idx.length).toBeLessThanOrEqual(1000);
+});
+
 describe('lowerBound', () => {
   it('finds the first index not below x', () => {
     const a = [1, 2, 2, 2, 5];

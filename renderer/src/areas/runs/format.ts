@@ -90,7 +90,9 @@ export function niceDomain(
   count = 4,
 ): { domain: [number, number]; ticks: number[] } | null {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return null;
-  if (hi === lo) {
+  // Equal within rounding (a smoothed first point can differ from the raw one by an ulp): a span
+  // that small has no round ticks, and stepping by it would never advance.
+  if (hi - lo <= Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9) {
     const pad = Math.abs(lo) * 0.05 || 1;
     lo -= pad;
     hi += pad;
@@ -99,9 +101,13 @@ export function niceDomain(
   const a = Math.floor(lo / step) * step;
   const b = Math.ceil(hi / step) * step;
   const ticks: number[] = [];
-  for (let t = a; t <= b + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
+  for (let k = 0; k <= MAX_TICKS && a + k * step <= b + step * 1e-9; k++)
+    ticks.push(+(a + k * step).toPrecision(12));
   return { domain: [ticks[0], ticks[ticks.length - 1]], ticks };
 }
+
+/** No axis needs more; also a hard stop for any loop over tick positions. */
+const MAX_TICKS = 40;
 
 function niceStep(raw: number): number {
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -111,11 +117,12 @@ function niceStep(raw: number): number {
 /** About `count` round tick positions (1, 2 or 5 × 10^k apart) covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
-  if (hi <= lo) return [lo];
+  if (hi - lo <= Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9) return [lo];
   const step = niceStep((hi - lo) / count);
   const out: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
-    out.push(+t.toPrecision(12));
+  const a = Math.ceil(lo / step) * step;
+  for (let k = 0; k <= MAX_TICKS && a + k * step <= hi + step * 1e-9; k++)
+    out.push(+(a + k * step).toPrecision(12));
   return out;
 }
 
@@ -129,6 +136,7 @@ export function timeTicks(lo: number, hi: number, count = 5): number[] {
   const raw = (hi - lo) / count;
   const step = TIME_STEPS.find((s) => s >= raw) ?? Math.ceil(raw / 86400) * 86400;
   const out: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) out.push(t);
+  const a = Math.ceil(lo / step) * step;
+  for (let k = 0; k <= MAX_TICKS && a + k * step <= hi; k++) out.push(a + k * step);
   return out;
 }

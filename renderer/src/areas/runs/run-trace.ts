@@ -46,6 +46,8 @@ export class RunTrace {
   /** When the last event arrived here, for the latency read-out. */
   lastArrival = 0;
   lastEventT = 0;
+  /** Unix time the runtime stamped on the latest step (for the event-to-chart latency). */
+  lastStepT = 0;
   version = 0;
 
   constructor(
@@ -70,6 +72,7 @@ export class RunTrace {
         break;
       case 'step': {
         if (this.t0 === null) this.t0 = e.t - e.elapsed_s;
+        this.lastStepT = e.t;
         this.table.append({
           step: e.step,
           time: e.t - this.t0,

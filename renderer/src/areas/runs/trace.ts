@@ -34,12 +34,20 @@ function follow(id: string, w: Watched): () => void {
   let unsubscribe: (() => void) | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let stopped = false;
+  let lastNotify = 0;
+  const fire = () => {
+    timer = null;
+    lastNotify = Date.now();
+    w.trace.version++;
+    w.listeners.forEach((l) => l());
+  };
+  // Leading and trailing: the first event after a quiet spell is drawn at once (a point on the
+  // chart within the second), a burst (replayed history) costs one render per NOTIFY_MS.
   const notify = () => {
-    timer ??= setTimeout(() => {
-      timer = null;
-      w.trace.version++;
-      w.listeners.forEach((l) => l());
-    }, NOTIFY_MS);
+    if (timer) return;
+    const wait = NOTIFY_MS - (Date.now() - lastNotify);
+    if (wait <= 0) fire();
+    else timer = setTimeout(fire, wait);
   };
   const subscribe = () => {
     unsubscribe?.();

@@ -214,7 +214,10 @@ function makeAuth(hop: Hop, opts: ConnectOptions, deadline: PausableDeadline, tr
         return { type: 'publickey', username, key: loaded.key, ...(loaded.passphrase !== undefined ? { passphrase: loaded.passphrase } : {}) };
       }
     }
-    if (allowed('keyboard-interactive') && methodsLeft !== null && kbdTries < 3) {
+    // Nothing offered yet: a "none" attempt makes the server list the methods it accepts, so
+    // passwords and keyboard-interactive are asked only where the server wants them.
+    if (methodsLeft === null) return { type: 'none', username };
+    if (allowed('keyboard-interactive') && kbdTries < 3) {
       kbdTries++;
       tried.push('keyboard-interactive');
       return {
@@ -229,7 +232,7 @@ function makeAuth(hop: Hop, opts: ConnectOptions, deadline: PausableDeadline, tr
         },
       };
     }
-    if (allowed('password') && methodsLeft !== null && pwTries < 3) {
+    if (allowed('password') && pwTries < 3) {
       pwTries++;
       try {
         const a = await ask({ kind: 'password', node: hop.label, user: username });

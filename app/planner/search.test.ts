@@ -222,4 +222,12 @@ describe('catalogs and table', () => {
     expect(text).toMatch(/Cannot run \(\d+\):/);
     expect(text).toMatch(/- needs .* GiB per GPU/);
   });
+
+  it('says so when nothing fits, and lists the closest layouts with their reasons', () => {
+    const cfg = makeConfig({ model: { preset: 'llama-3-70b', architecture: undefined }, training: { seq_len: 1 << 20 }, cluster: { nodes: 1, gpus_per_node: 8 } });
+    const text = formatPlanTable(planConfig(cfg));
+    expect(text).toMatch(/No layout fits\. Closest first:/);
+    expect(text).not.toMatch(/\* best:/);
+    expect(text).toMatch(/70 attention heads|64 attention heads can't be split evenly over ulysses 8|needs .* GiB per GPU/);
+  });
 });

@@ -228,6 +228,6 @@ describe('catalogs and table', () => {
     const text = formatPlanTable(planConfig(cfg));
     expect(text).toMatch(/No layout fits\. Closest first:/);
     expect(text).not.toMatch(/\* best:/);
-    expect(text).toMatch(/70 attention heads|64 attention heads can't be split evenly over ulysses 8|needs .* GiB per GPU/);
+    expect(text).toMatch(/- needs .* GiB per GPU/);
   });
 });

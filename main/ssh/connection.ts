@@ -428,6 +428,14 @@ export class SshConnection implements NodeChannel {
     return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /** An interactive shell with a pty (the Terminals area's node shells). */
+  shell(opts: { term: string; cols: number; rows: number }): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.isClosed) return reject(new SshError('closed', `${this.label}: connection closed`));
+      this.client.shell({ term: opts.term, cols: opts.cols, rows: opts.rows }, (err, ch) => (err ? reject(new SshError('closed', `${this.label}: ${err.message}`)) : resolve(ch)));
+    });
+  }
+
   private sftp(): Promise<SFTPWrapper> {
     if (!this.sftpP) {
       this.sftpP = new Promise<SFTPWrapper>((resolve, reject) => {

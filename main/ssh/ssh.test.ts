@@ -275,6 +275,19 @@ describe('connections to a real sshd', () => {
     conn.close();
   });
 
+  it('opens an interactive shell with a pty', async () => {
+    fs.writeFileSync(world.knownHosts, '');
+    world.trust(a);
+    const conn = await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null });
+    const ch = await conn.shell({ term: 'xterm-256color', cols: 80, rows: 24 });
+    let out = '';
+    ch.on('data', (d: Buffer) => (out += d.toString()));
+    ch.write('echo "tty:$(tty | cut -c1-8) term:$TERM"; exit\n');
+    await new Promise((r) => ch.on('close', r));
+    expect(out).toContain('tty:/dev/pts term:xterm-256color');
+    conn.close();
+  });
+
   it('reports refused connections plainly', async () => {
     const err = await connectChain([{ label: 'nowhere', host: '127.0.0.1', port: 1, user: 'root', identityFiles: [world.clientKey] }], {
       knownHostsFile: world.knownHosts,

@@ -134,6 +134,40 @@ test('importing two hosts from an ssh config into a cluster, then probing the cl
   await page.screenshot({ path: testInfo.outputPath('cluster-probed.png') });
 });
 
+test('a key passphrase is asked in a password dialog, used for the connection and stored nowhere', async ({ page, lab }) => {
+  const sshd = await lab.loopback('locked');
+  lab.world.trust(sshd);
+  const studio = await lab.studio();
+  await openNodes(page, studio);
+  await page.getByRole('button', { name: 'Add node' }).first().click();
+  const form = page.getByTestId('node-form');
+  await form.getByLabel('Host').fill('127.0.0.1');
+  await form.getByLabel('Port').fill(String(sshd.port));
+  await form.getByLabel('User').fill('root');
+  await form.getByLabel('Key file').fill(lab.world.encryptedKey);
+  await form.getByLabel('Name').fill('locked');
+  await form.getByRole('button', { name: 'Test and add' }).click();
+
+  const ask = page.getByTestId('prompt-passphrase');
+  await expect(ask).toBeVisible();
+  await expect(ask).toContainText(lab.world.encryptedKey);
+  const input = ask.getByLabel('Passphrase');
+  await expect(input).toBeFocused();
+  await expect(input).toHaveAttribute('type', 'password');
+  await input.fill(lab.world.passphrase);
+  await page.keyboard.press('Enter');
+  await expect(ask).toBeHidden();
+  await expect(form).toBeHidden();
+  await expect(page.getByTestId('node-locked')).toHaveAttribute('data-verdict', 'ready', { timeout: 60_000 });
+
+  // Not in the studio's data dir, not in the page's storage.
+  const files = fs.readdirSync(studio.home, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+  expect(files.length).toBeGreaterThan(0);
+  for (const f of files) expect(fs.readFileSync(`${f.parentPath}/${f.name}`).includes(lab.world.passphrase), f.name).toBe(false);
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  expect(stored).not.toContain(lab.world.passphrase);
+});
+
 test('a shell on a node runs hostname and shows the node’s answer', async ({ page, lab }, testInfo) => {
   const sshd = await lab.loopback('shellhost');
   lab.world.trust(sshd);

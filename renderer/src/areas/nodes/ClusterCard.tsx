@@ -122,12 +122,19 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
           ) : failed ? (
             <>
               <VerdictBadge verdict="not_ready" label="Probe failed" />
-              <div className="reason">{failed}</div>
+              <div className="reason" title={failed ?? undefined}>
+                {failed}
+              </div>
             </>
           ) : p ? (
             <>
               <VerdictBadge verdict={p.verdict} />
-              {p.reasons[0] ? <div className="reason">{p.reasons[0]}</div> : null}
+              {/* Long reasons (an ssh warning) are clamped here; the details row has them whole. */}
+              {p.reasons[0] ? (
+                <div className="reason" title={p.reasons[0]}>
+                  {p.reasons[0]}
+                </div>
+              ) : null}
             </>
           ) : (
             <VerdictBadge verdict="unknown" />

@@ -10,7 +10,7 @@ import { ImportDialog } from './ImportDialog';
 import { NodeFormDialog } from './NodeFormDialog';
 import { ShellPanel } from './ShellPanel';
 import { groupByCluster } from './model';
-import { useNodes } from './store';
+import { probeKey, useNodes } from './store';
 import './nodes.css';
 
 // The app frame mounts the host-prompt dialogs through this module (one import, one element).
@@ -20,7 +20,9 @@ type DialogState = { kind: 'add' } | { kind: 'import' } | { kind: 'edit'; node: 
 interface Notice {
   text: string;
   tone: 'ok' | 'bad';
-  action?: { label: string; run(): void };
+  /** An offer to probe; it goes away once that probe has started, however it was started. */
+  action?: { label: string; probeKey: string; run(): void };
+  at?: number;
 }
 
 /** A clock for "5 min ago" labels that ticks while the area is open. */
@@ -38,6 +40,7 @@ export function NodesArea() {
   const status = useNodes((s) => s.status);
   const error = useNodes((s) => s.error);
   const shells = useNodes((s) => s.shells);
+  const probes = useNodes((s) => s.probes);
   const start = useNodes((s) => s.start);
   const probe = useNodes((s) => s.probe);
   const [dialog, setDialog] = useState<DialogState>(null);
@@ -46,6 +49,11 @@ export function NodesArea() {
   const addRef = useRef<HTMLButtonElement>(null);
 
   useEffect(() => start(), [start]);
+  const offered = notice?.action?.probeKey;
+  const offeredAt = notice?.at ?? 0;
+  useEffect(() => {
+    if (offered && probes[offered] && probes[offered].startedAt >= offeredAt) setNotice(null);
+  }, [offered, offeredAt, probes]);
   // Good news without an action fades after a while; failures and offers stay until dismissed.
   useEffect(() => {
     if (!notice || notice.tone !== 'ok' || notice.action) return;
@@ -74,7 +82,10 @@ export function NodesArea() {
     setNotice({
       text: `Imported ${names.join(', ')}${cluster ? ` into cluster ${cluster}` : ''}.`,
       tone: 'ok',
-      action: { label: cluster ? `Probe cluster ${cluster}` : `Probe ${names.length === 1 ? 'it' : 'them'}`, run: () => probe(names, cluster ? { cluster } : { key: `import:${names.join(',')}` }) },
+      at: Date.now(),
+      action: cluster
+        ? { label: `Probe cluster ${cluster}`, probeKey: probeKey({ cluster }), run: () => probe(names, { cluster }) }
+        : { label: `Probe ${names.length === 1 ? 'it' : 'them'}`, probeKey: `import:${names.join(',')}`, run: () => probe(names, { key: `import:${names.join(',')}` }) },
     });
   };
 

@@ -77,6 +77,17 @@ describe('cluster fit', () => {
     expect(f.reasons[0]).toBe('the planner finds no layout that fits: activations exceed memory');
   });
 
+  it('does not fit a multi-node run when a node cannot reach the rendezvous port', () => {
+    const need = needOf(config('h100-80g', 2, 8), plan(60 * GiB), catalog);
+    const reach = [{ to: 'a1', address: '10.0.0.1', port: 29500, ok: false, error: 'refused' }];
+    const [f] = fitClusters([gpuNode('a1', 'c', 8), gpuNode('a2', 'c', 8, H100, { reach })], need, catalog);
+    expect(f.fits).toBe(false);
+    expect(f.reasons[0]).toBe('a2 cannot reach a1 at 10.0.0.1:29500');
+    // One node needs no rendezvous across machines.
+    const single = needOf(config('h100-80g', 1, 8), plan(60 * GiB), catalog);
+    expect(fitClusters([gpuNode('a1', 'c', 8), gpuNode('a2', 'c', 8, H100, { reach })], single, catalog)[0].fits).toBe(true);
+  });
+
   it('leaves nodes outside clusters out', () => {
     const need = needOf(config('cpu', 1, 1), plan(GiB), catalog);
     expect(fitClusters([entry('loose', undefined, probe('loose'))], need, catalog)).toEqual([]);

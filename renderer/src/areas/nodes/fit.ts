@@ -104,7 +104,11 @@ export function fitClusters(nodes: NodeEntry[], need: Need, catalog: Record<stri
         reasons.push(`${eligible.length} of ${need.nodes} node${need.nodes === 1 ? '' : 's'} qualify`);
       }
       for (const x of problems) if (x.problem) reasons.push(`${x.name}: ${x.problem}`);
-      const fits = eligible.length >= need.nodes && !(need.peakBytes === null && need.infeasible.length);
+      // A multi-node run needs every node to reach the rendezvous port (the last cluster probe).
+      const names = new Set(sorted.map((n) => n.name));
+      const blocked = need.nodes > 1 ? sorted.flatMap((n) => (n.lastProbe?.reach ?? []).filter((r) => !r.ok && names.has(r.to)).map((r) => `${n.name} cannot reach ${r.to} at ${r.address}:${r.port}`)) : [];
+      reasons.unshift(...blocked);
+      const fits = eligible.length >= need.nodes && blocked.length === 0 && !(need.peakBytes === null && need.infeasible.length);
       return { cluster, fits, eligible, reasons };
     })
     .sort((a, b) => Number(b.fits) - Number(a.fits));

@@ -158,16 +158,20 @@ export function buildLaunchPlan(input: PlanInput): LaunchPlan & { scripts: strin
   };
 }
 
+// A process group counts as alive while a member is not a zombie: where PID 1 does not reap
+// (some containers and VMs) a killed group can linger as zombies, which hold nothing.
+const groupAlive = `{ if command -v ps >/dev/null 2>&1; then [ -n "$(ps -eo pgid=,stat= | awk -v g="$pg" '$1 == g && $2 !~ /^Z/')" ]; else kill -0 -"$pg" 2>/dev/null; fi; }`;
+
 /**
  * Status of a node's run, in one round trip: whether its process group is alive, torchrun's exit
- * status if recorded, and the sizes of the files the host tails. `kill -0 -PGID` asks about the
- * whole group: a leftover worker counts as alive.
+ * status if recorded, and the sizes of the files the host tails. The whole group is asked about:
+ * a leftover worker counts as alive.
  */
 export function statusScript(runDir: string, files: string[]): string {
   return [
     `cd ${shq(runDir)} 2>/dev/null || { echo "missing=1"; exit 0; }`,
     `pg=$(cat ${RUN_FILES.pid} 2>/dev/null || true)`,
-    `case "$pg" in ''|*[!0-9]*) echo "pid=";; *) echo "pid=$pg"; if [ "$pg" -gt 1 ] && kill -0 -"$pg" 2>/dev/null; then echo "alive=1"; else echo "alive=0"; fi;; esac`,
+    `case "$pg" in ''|*[!0-9]*) echo "pid=";; *) echo "pid=$pg"; if [ "$pg" -gt 1 ] && ${groupAlive}; then echo "alive=1"; else echo "alive=0"; fi;; esac`,
     `[ -f ${RUN_FILES.exitCode} ] && echo "exit=$(cat ${RUN_FILES.exitCode})"`,
     ...files.map((f) => `echo "size=$(wc -c < ${shq(f)} 2>/dev/null || echo -1) ${f}"`),
     'true',
@@ -219,7 +223,7 @@ export function leftoverScript(runDir: string): string {
   return [
     `pg=$(cat ${shq(posixJoin(runDir, RUN_FILES.pid))} 2>/dev/null || true)`,
     `case "$pg" in ''|*[!0-9]*) exit 0;; esac`,
-    `ps -eo pid=,pgid=,args= | awk -v g="$pg" '$2 == g { print }'`,
+    `ps -eo pid=,pgid=,stat=,args= | awk -v g="$pg" '$2 == g && $3 !~ /^Z/ { print }'`,
     '',
   ].join('\n');
 }

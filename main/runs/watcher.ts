@@ -142,10 +142,13 @@ export class RunWatcher {
     }
   }
 
-  /** One node: status, then every tailed file from its offset. Errors mark the node for redial. */
-  private async pollNode(node: RunNodeRecord, final = false): Promise<boolean> {
+  /**
+   * One node: status, then every tailed file from its offset (once its processes are gone, a last
+   * line without newline counts as complete). Errors mark the node for redial with backoff.
+   */
+  private async pollNode(node: RunNodeRecord): Promise<boolean> {
     const b = this.backoff.get(node.nodeRank);
-    if (b && Date.now() < b.until && !final) return false;
+    if (b && Date.now() < b.until) return false;
     const state = (this.rec.nodeState[node.nodeRank] ??= { alive: true, exitCode: null, lastSeen: Date.now(), ended: false });
     try {
       const ch = await this.channelFor(node);
@@ -233,7 +236,7 @@ export class RunWatcher {
       return this.finish();
     }
     if (this.rec.nodes.every((n) => this.rec.nodeState[n.nodeRank]?.ended)) {
-      await Promise.all(this.rec.nodes.map((n) => this.pollNode(n, true)));
+      await Promise.all(this.rec.nodes.map((n) => this.pollNode(n)));
       const end = this.rec.runEnd;
       s.status = end ?? 'failed';
       if (!end) s.error = 'the training processes ended without reporting how the run ended (no run_end event)';
@@ -262,13 +265,13 @@ export class RunWatcher {
     const deadline = Date.now() + this.graceMs;
     while (live().length > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
-      await Promise.all(live().map((n) => this.pollNode(n, true)));
+      await Promise.all(live().map((n) => this.pollNode(n)));
     }
     if (live().length > 0) {
       await signal('KILL');
       await new Promise((r) => setTimeout(r, 500));
     }
-    await Promise.all(this.rec.nodes.map((n) => this.pollNode(n, true)));
+    await Promise.all(this.rec.nodes.map((n) => this.pollNode(n)));
     const problems: string[] = [];
     await Promise.all(
       this.rec.nodes.map(async (n) => {

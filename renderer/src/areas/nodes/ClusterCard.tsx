@@ -3,7 +3,7 @@
 import { Fragment, useState } from 'react';
 import type { NodeEntry, ProbeResult } from '../../../../app/protocol/nodes';
 import { driverCuda, endpoint, formatBytes, gpuSummary, summarizeCluster, timeAgo } from './model';
-import { ClusterChecks, ProbeProgress, ProgressBar, VerdictBadge, probeFraction } from './ProbeProgress';
+import { ClusterChecks, ProbeProgress, ProgressBar, VerdictBadge, probeFraction, stepLabel } from './ProbeProgress';
 import { probeKey, runningFor, useNodes } from './store';
 
 interface Props {
@@ -116,7 +116,7 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
         <td className="status-cell" data-testid="node-status">
           {active && !active.results[node.name] ? (
             <div className="probing">
-              <span className="muted">Probing{step ? ` · ${step.step}` : '…'}</span>
+              <span className="muted">Probing{step ? ` · ${stepLabel(step)}` : '…'}</span>
               <ProgressBar value={probeFraction({ ...active, names: [node.name] })} label={`Probing ${node.name}`} />
             </div>
           ) : failed ? (

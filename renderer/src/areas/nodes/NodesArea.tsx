@@ -108,7 +108,7 @@ export function NodesArea() {
             <p className="muted" data-testid="nodes-summary">
               {nodes.length === 0
                 ? 'GPU machines the studio reaches over SSH.'
-                : `${nodes.length} node${nodes.length === 1 ? '' : 's'} in ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} · ${counts.ready} ready · ${counts.warning} warning · ${counts.not_ready} not ready${counts.unknown ? ` · ${counts.unknown} not probed` : ''}`}
+                : `${nodes.length} node${nodes.length === 1 ? '' : 's'}${clusters.length ? ` in ${clusters.length} cluster${clusters.length === 1 ? '' : 's'}` : ''} · ${counts.ready} ready · ${counts.warning} warning · ${counts.not_ready} not ready${counts.unknown ? ` · ${counts.unknown} not probed` : ''}`}
             </p>
           </div>
           <div className="head-actions">

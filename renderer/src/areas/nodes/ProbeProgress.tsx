@@ -31,6 +31,11 @@ export function ProgressBar({ value, label }: { value: number | null; label: str
   );
 }
 
+/** The host reports the probe's phases (system, gpus, python…) as the detail of its "probe" step. */
+export function stepLabel(s: { step: string; detail?: string; status: string }): string {
+  return s.step === 'probe' && s.detail && s.status === 'running' ? s.detail : s.step;
+}
+
 /** How far a probe is: finished nodes plus the running steps' own fractions. */
 export function probeFraction(run: ProbeRun): number | null {
   const total = run.names.length;
@@ -78,7 +83,7 @@ export function ProbeProgress({ run, onCancel, title }: { run: ProbeRun; onCance
               {node ? <span className="probe-node">{node}</span> : null}
               {steps.map((s) => (
                 <span key={s.step} className={`probe-step ${s.status}`} title={s.detail}>
-                  <span aria-hidden>{STATUS_ICON[s.status]}</span> {s.step}
+                  <span aria-hidden>{STATUS_ICON[s.status]}</span> {stepLabel(s)}
                   {s.status === 'failed' && s.detail ? `: ${s.detail}` : ''}
                 </span>
               ))}

@@ -53,6 +53,22 @@ afterAll(async () => {
 });
 
 describe('two nodes over SSH', () => {
+  it('dry run prints every node\'s command and environment and starts nothing', async () => {
+    const r = await runCli(['launch', TWO_NODES_YAML, '--dry-run'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^run tiny-two-nodes-\S+ \(ssh\), rendezvous 10\.77\.0\.1:\d+$/m);
+    for (const [i, n] of two.nodes.entries()) {
+      expect(r.stdout).toContain(`node ${i}: ${n.name} (127.0.0.1)`);
+      expect(r.stdout).toContain(`--nnodes 2 --node_rank ${i} --nproc_per_node 2 --master_addr 10.77.0.1`);
+      expect(r.stdout).toContain(`  run dir: ${n.workdir}/runs/`);
+    }
+    expect(r.stdout.match(/^ {4}GLOO_SOCKET_IFNAME=eth0$/gm)).toHaveLength(2);
+    expect(r.stdout.match(/^ {4}NCCL_SOCKET_IFNAME=eth0$/gm)).toHaveLength(2);
+    expect(r.stdout).toMatch(/^ {4}PYTHONPATH=\S+\/runtime\/[0-9a-f]+\/native$/m);
+    for (const n of two.nodes) expect(fs.existsSync(path.join(n.workdir, 'runs'))).toBe(false);
+    expect(runIds()).toEqual([]);
+  }, 120_000);
+
   it('trains across both nodes: events arrive, loss falls, the run succeeds (surviving dropped connections)', async () => {
     const cli = startCli(['launch', TWO_NODES_YAML], env);
     // Cut the SSH connections twice while it trains: the watcher redials and resumes by offset.

@@ -11,6 +11,7 @@ import { promptBrokerFor, type PromptBroker } from '../ssh/prompt-broker';
 import { expandTilde, listSshAliases, readSshConfig, resolveSshHost, sshPaths } from '../ssh/ssh-config';
 import { probeNode, unreachableProbe, type ProbeDetail } from './probe';
 import { reachTest } from './reach';
+import { LOCAL_NODE, LocalChannel } from './local';
 import { hopsForSpec, parseJumpSpec, type ResolveContext } from './resolve';
 import { NodeStore } from './store';
 
@@ -182,6 +183,12 @@ export class NodeManager {
         const progress = (p: ProgressEvent) => emit({ type: 'progress', progress: p });
         let spec: NodeSpec;
         try {
+          if (name === LOCAL_NODE) {
+            // "This computer" as the local target uses it: its data dir's workdir, SPINDLE_PYTHON first.
+            const d = await probeNode(new LocalChannel(), { node: name, workdir: path.join(this.ctx.dataDir, 'local'), python: [process.env.SPINDLE_PYTHON || undefined], bundle: null, progress, ...(fs.existsSync(path.join(this.ctx.resourcesDir, 'native', 'spindle')) ? { runtimeDir: this.ctx.resourcesDir } : {}) });
+            details[i] = d;
+            return d.result;
+          }
           spec = this.spec(name);
           progress({ step: 'connect', node: name, status: 'running' });
           const ch = await this.connect(spec, signal ? { signal } : {});
@@ -216,6 +223,10 @@ export class NodeManager {
     }
     const gpuNames = new Set(results.map((r) => r.gpus.map((g) => g.name).join('+')));
     if (gpuNames.size > 1) warnings.push(`GPUs differ across nodes: ${results.map((r) => `${r.node}: ${r.gpus.length ? r.gpus.map((g) => g.name).join(', ') : 'none'}`).join('; ')}`);
+    if (names.includes(LOCAL_NODE)) {
+      warnings.push('this computer runs single-node only; reachability not tested');
+      return warnings;
+    }
     if (details.some((d) => !d || !d.python.python)) {
       warnings.push('rendezvous reachability not tested: some nodes are unreachable or have no Python with PyTorch');
       return warnings;

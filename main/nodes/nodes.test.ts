@@ -152,6 +152,16 @@ describe('nodes and prompts services', () => {
     const stored = ((await request('nodes.list', {})) as { name: string; lastProbe: { verdict: string } | null }[]).find((n) => n.name === 'alpha');
     expect(stored?.lastProbe?.verdict).toBe(result.verdict);
   }, 240_000);
+
+  it('probes this computer without SSH, running the runtime check in place', async () => {
+    const probe = subscribe('nodes.probe', { names: ['this computer'] });
+    await waitFor('probe done', () => probe.events().some((e) => (e as { type: string }).type === 'done'), 180_000);
+    const result = (probe.events().find((e) => (e as { type: string }).type === 'result') as { result: { verdict: string; torch: string | null; reasons: string[] } }).result;
+    expect(result.verdict, result.reasons.join('; ')).not.toBe('not_ready');
+    expect(result.torch).toMatch(/^\d+\.\d+/);
+    expect(result.reasons.some((r) => r.startsWith('spindle check'))).toBe(false);
+    expect(probe.events().some((e) => (e as { progress?: { step: string } }).progress?.step === 'upload')).toBe(false);
+  }, 180_000);
 });
 
 describe('cluster probe across two namespaces', () => {

@@ -39,6 +39,8 @@ export interface ProbeOptions {
   python: (string | undefined)[];
   /** The runtime to put on the node for `spindle check`; null when this computer has none. */
   bundle: Bundle | null;
+  /** A runtime already in place (this computer: the resources folder); skips the upload. */
+  runtimeDir?: string;
   progress?: (p: ProgressEvent) => void;
 }
 
@@ -53,13 +55,13 @@ export async function probeNode(ch: NodeChannel, opts: ProbeOptions): Promise<Pr
   progress('probe', 'running', 'python');
   const py = parsePythonFinder((await ch.exec('sh -s', { stdin: pythonFinderScript(pythonCandidates(opts.python)), timeoutMs: 120_000 })).stdout);
   let check: RuntimeCheck | null = null;
-  let runtimeDir: string | null = null;
+  let runtimeDir: string | null = opts.runtimeDir ?? null;
   if (!py.python) {
     reasons.push({ level: 2, text: noTorchAdvice(node, py) });
   } else {
     const asked = opts.python.find(Boolean);
     if (asked && py.python !== asked) reasons.push({ level: 1, text: `${asked} has no PyTorch here; ${py.python} (torch ${py.torch}) will be used` });
-    if (opts.bundle && facts.workdir) {
+    if (!runtimeDir && opts.bundle && facts.workdir) {
       progress('upload', 'running', `runtime ${opts.bundle.hash}`);
       try {
         const rt = await ensureRuntime(ch, opts.bundle, facts.workdir, (f) => progress('upload', 'running', undefined, f));

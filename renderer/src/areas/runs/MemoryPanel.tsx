@@ -1,6 +1,6 @@
 // Memory per rank, measured against the planner's prediction: a chart of each rank's total over
 // the run, and the term-by-term table (the runtime reports the planner's own term names).
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import {
   CartesianGrid,
   Line,
@@ -17,17 +17,16 @@ import type { PredictionState } from './prediction';
 import { fmtAxis, fmtBytes, niceTicks, timeTicks } from './format';
 import { rankColor } from './colors';
 
-export function MemoryPanel({
-  trace,
-  axis,
-  prediction,
-  height = 190,
-}: {
+interface PanelProps {
   trace: RunTrace;
+  /** trace.version when these props were made: the trace itself is mutable. */
+  version: number;
   axis: XAxis;
   prediction: PredictionState;
   height?: number;
-}) {
+}
+
+function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: PanelProps) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(0);
   useEffect(() => {
@@ -51,7 +50,7 @@ export function MemoryPanel({
     return [...byX.values()].sort((a, b) => a.x - b.x);
     // The trace is mutable; its version marks every change.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [trace, trace.version, axis]);
+  }, [trace, version, axis]);
 
   const predicted = prediction.state === 'ready' ? prediction.prediction : null;
   const peak = ranks.reduce((a, m) => Math.max(a, ...m.bytes), 0);
@@ -213,3 +212,19 @@ export function MemoryPanel({
     </figure>
   );
 }
+
+const samePrediction = (a: PredictionState, b: PredictionState) =>
+  a.state === b.state &&
+  (a.state !== 'ready' || a.prediction === (b as typeof a).prediction) &&
+  (a.state !== 'none' || a.why === (b as typeof a).why);
+
+/** Redrawn on new events, axis or prediction only (not on the parent's once-a-second tick). */
+export const MemoryPanel = memo(
+  MemoryPanelImpl,
+  (a: PanelProps, b: PanelProps) =>
+    a.trace === b.trace &&
+    a.version === b.version &&
+    a.axis === b.axis &&
+    a.height === b.height &&
+    samePrediction(a.prediction, b.prediction),
+);

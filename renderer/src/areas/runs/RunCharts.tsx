@@ -18,11 +18,14 @@ export function RunCharts({ run, others }: { run: RunSummary; others: RunSummary
   const prediction = usePrediction(run.configYaml, trace?.start?.layout ?? null);
   const predicted = prediction.state === 'ready' ? prediction.prediction : null;
   const noteFor = (have: boolean) =>
-    have ? null : prediction.state === 'none' ? (
-      <span title={prediction.why}>no prediction</span>
-    ) : prediction.state === 'loading' ? (
-      'planning…'
-    ) : null;
+    have
+      ? undefined
+      : prediction.state === 'none'
+        ? 'no prediction'
+        : prediction.state === 'loading'
+          ? 'planning…'
+          : undefined;
+  const noteTitle = prediction.state === 'none' ? prediction.why : undefined;
 
   const series = (metric: Metric, label = '', sparse = false): ChartSeries[] =>
     all
@@ -35,6 +38,7 @@ export function RunCharts({ run, others }: { run: RunSummary; others: RunSummary
           metric,
         color: runColor(i),
         trace: t,
+        version: t.version,
         metric,
         sparse,
       }));
@@ -128,6 +132,7 @@ export function RunCharts({ run, others }: { run: RunSummary; others: RunSummary
           format={fmtCount}
           reference={predicted ? { value: predicted.tokensPerS, label: 'predicted' } : null}
           note={noteFor(!!predicted)}
+          noteTitle={noteTitle}
         />
         <MetricChart
           title="MFU"
@@ -140,8 +145,11 @@ export function RunCharts({ run, others }: { run: RunSummary; others: RunSummary
             predicted && predicted.mfu > 0 ? { value: predicted.mfu, label: 'predicted' } : null
           }
           note={noteFor(!!predicted)}
+          noteTitle={noteTitle}
         />
-        {trace ? <MemoryPanel trace={trace} axis={axis} prediction={prediction} /> : null}
+        {trace ? (
+          <MemoryPanel trace={trace} version={trace.version} axis={axis} prediction={prediction} />
+        ) : null}
       </div>
     </div>
   );

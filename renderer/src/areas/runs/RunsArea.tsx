@@ -7,6 +7,7 @@ import { RunView } from './RunView';
 import { LaunchPanel } from './LaunchPanel';
 import { TerminalDock } from './TerminalDock';
 import { useRuns } from './store';
+import { ErrorBoundary } from './ErrorBoundary';
 
 export function RunsArea() {
   const { runs, selected, mode, listState, actionError, dismissError, start } = useRuns();
@@ -27,9 +28,13 @@ export function RunsArea() {
           </div>
         ) : null}
         {run ? (
-          <RunView key={run.id} run={run} />
+          <ErrorBoundary what="run view" resetKey={run.id}>
+            <RunView key={run.id} run={run} />
+          </ErrorBoundary>
         ) : showLaunch ? (
-          <LaunchPanel />
+          <ErrorBoundary what="launch panel">
+            <LaunchPanel />
+          </ErrorBoundary>
         ) : (
           <p className="muted pad">Loading runs…</p>
         )}

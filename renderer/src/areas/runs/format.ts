@@ -69,11 +69,20 @@ export const AXIS_LABEL: Record<XAxis, string> = {
   tokens: 'Tokens',
 };
 
+const whenCache = new Map<string, string>();
+/** Start times in the run list: the time today, with the date otherwise (cached: the list redraws every second). */
 export function fmtWhen(ms: number, now = Date.now()): string {
   const d = new Date(ms);
   const sameDay = new Date(now).toDateString() === d.toDateString();
-  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return sameDay ? time : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+  const key = `${ms}:${sameDay ? 1 : 0}`;
+  let s = whenCache.get(key);
+  if (s === undefined) {
+    const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    s = sameDay ? time : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+    if (whenCache.size > 500) whenCache.clear();
+    whenCache.set(key, s);
+  }
+  return s;
 }
 
 /** Axis ticks: short, fewer digits than read-outs. */

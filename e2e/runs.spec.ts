@@ -1,0 +1,128 @@
+// The Runs area end to end: the real studio (`spindle serve`), the real runtime (torchrun +
+// `python -m spindle train` on this computer), Chromium driving the UI.
+import { execFileSync } from 'node:child_process';
+import WebSocket from 'ws';
+import { expect, test, type Studio } from './fixtures';
+import type { Page } from '@playwright/test';
+
+/** One request to the host over its WebSocket, as the UI makes them (for setup and cleanup only). */
+async function hostCall<T>(studio: Studio, method: string, params: object = {}): Promise<T> {
+  const ws = new WebSocket(`ws://127.0.0.1:${studio.port}/ws?token=${studio.token}`);
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ t: 'req', id: 1, method, params })));
+      ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as { ok: boolean; result?: T; error?: { message: string } };
+        if (m.ok) resolve(m.result as T);
+        else reject(new Error(m.error?.message));
+      });
+      ws.on('error', reject);
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+interface Summary {
+  id: string;
+  status: string;
+  lastStep: number | null;
+  totalSteps: number | null;
+}
+
+/** Stops whatever a failed test left running, so the next test has the machine to itself. */
+async function stopActiveRuns(studio: Studio) {
+  const runs = await hostCall<Summary[]>(studio, 'runs.list').catch(() => []);
+  for (const r of runs) if (['starting', 'running', 'stopping'].includes(r.status)) await hostCall(studio, 'runs.stop', { id: r.id }).catch(() => {});
+}
+
+/** Runtime processes (torchrun and its ranks) whose command line names this run. */
+function runtimeProcesses(runId: string): string[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps
+    .split('\n')
+    .filter((l) => l.includes(runId) && /torchrun|spindle|python/.test(l) && !/\bps -eo\b/.test(l));
+}
+
+async function openRuns(page: Page) {
+  await page.keyboard.press('Control+3');
+  await expect(page.locator('main.area')).toHaveAttribute('data-area', 'runs');
+}
+
+/** The tiny CPU example with fewer steps (a 2-core machine runs it in well under a minute). */
+async function prepareTiny(page: Page, steps: number, name?: string) {
+  await page.getByRole('button', { name: '+ New run' }).click();
+  await page.getByLabel('Example config').selectOption({ label: 'tiny-cpu' });
+  const editor = page.getByLabel('Run config (YAML)');
+  await expect(editor).toHaveValue(/steps: 30/);
+  let text = (await editor.inputValue()).replace(/steps: 30\b/, `steps: ${steps}`);
+  if (name) text = text.replace(/^name: .*$/m, `name: ${name}`);
+  await editor.fill(text);
+  await expect(page.getByTestId('config-validation')).toContainText(`${steps} steps`);
+}
+
+async function launch(page: Page): Promise<string> {
+  await page.getByRole('button', { name: 'Launch on this computer' }).click();
+  const view = page.locator('section.run-view');
+  await expect(view).toBeVisible({ timeout: 60_000 });
+  return (await view.getAttribute('data-run-id'))!;
+}
+
+test.afterEach(async ({ studio }) => {
+  await stopActiveRuns(studio);
+});
+
+test('launch the tiny example on this computer: live loss chart, run succeeds', async ({ studioPage: page, studio }, testInfo) => {
+  await openRuns(page);
+  // A fresh studio has no runs: the launch panel is what shows.
+  await expect(page.getByText('No runs yet')).toBeVisible();
+  await prepareTiny(page, 40);
+  await expect(page.getByRole('radio', { name: /This computer/ })).toBeChecked();
+
+  // The exact commands and environment, before anything starts.
+  await page.getByRole('button', { name: 'Preview commands' }).click();
+  const preview = page.getByTestId('launch-preview');
+  await expect(preview).toContainText('torchrun');
+  await expect(preview.getByText(/Environment \(\d+ variables?\)/)).toBeVisible();
+
+  const runId = await launch(page);
+  const chart = page.getByTestId('chart-loss');
+  const status = page.locator('.run-view [data-testid=run-status]');
+
+  // Watch the chart while the run trains: every new point count seen, and for each how long
+  // after the runtime stamped the step the page had it in the DOM (the chart writes that down).
+  const seen = new Set<number>();
+  const lags: number[] = [];
+  const deadline = Date.now() + 110_000;
+  for (;;) {
+    const { points, lag, st } = await page.evaluate(() => {
+      const c = document.querySelector('[data-testid=chart-loss]');
+      const s = document.querySelector('.run-view [data-testid=run-status]');
+      return { points: Number(c?.getAttribute('data-points') ?? 0), lag: c?.getAttribute('data-lag-ms'), st: s?.getAttribute('data-status') };
+    });
+    const finished = st === 'succeeded' || st === 'failed' || st === 'stopped';
+    if (!finished && points > 0 && !seen.has(points)) {
+      seen.add(points);
+      if (lag) lags.push(Number(lag));
+    }
+    if (finished || Date.now() > deadline) break;
+    await page.waitForTimeout(100);
+  }
+  await expect(status).toHaveAttribute('data-status', 'succeeded');
+  expect(seen.size, `chart updates seen while running: ${[...seen].join(', ')}`).toBeGreaterThanOrEqual(3);
+  await expect(chart).toHaveAttribute('data-points', '40');
+  const first = Number(await chart.getAttribute('data-first'));
+  const last = Number(await chart.getAttribute('data-last'));
+  expect(last).toBeLessThan(first);
+  lags.sort((a, b) => a - b);
+  const median = lags[lags.length >> 1];
+  testInfo.annotations.push({ type: 'event-to-chart latency (ms)', description: `median ${median}, max ${lags.at(-1)} over ${lags.length} updates: ${lags.join(' ')}` });
+  console.log(`event-to-chart latency (ms): median ${median}, all ${lags.join(' ')}`);
+
+  // The run list agrees, with its last loss.
+  const row = page.locator(`[data-testid=runs-list] li[data-run-id="${runId}"]`);
+  await expect(row).toHaveAttribute('data-status', 'succeeded');
+  await expect(row.locator('.run-loss')).not.toBeEmpty();
+  await page.screenshot({ path: testInfo.outputPath('run-succeeded.png'), fullPage: false });
+  expect(runtimeProcesses(runId)).toEqual([]);
+});

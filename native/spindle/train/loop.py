@@ -17,6 +17,7 @@ from . import checkpoint
 from .events import EventWriter
 from .loss import loss_sum
 from .metrics import flops_per_token, gather_memory, peak_flops
+from ..accounting import Accountant
 from .runtime import StopFlag, init_process, setup_logging
 from ..data.loader import DataStream, sequence_index
 from ..data.sources import load_documents
@@ -69,6 +70,7 @@ class Trainer:
         model = model.to(device=proc.device, dtype=dtype)
         self.model = parallelize(model, self.mesh, p['ring_variant'], p['checkpointing'], device=proc.device)
         self.opt = ZeroAdamW(self.model, p['zero'], t, self.mesh.world_group, proc.world, proc.rank)
+        self.accounting = Accountant(self.model, self.opt, cfg, proc.device)  # measures the first step
         self.events = EventWriter(run_dir, proc.rank)
         self.stop = StopFlag().install()
         self.step = 0
@@ -134,7 +136,7 @@ class Trainer:
         self.events.emit('checkpoint', step=step, path=rel)
 
     def emit_memory(self, step):
-        per_rank = gather_memory(self.opt, self.proc.device, self.proc.world)
+        per_rank = gather_memory(self.opt, self.proc.device, self.proc.world, self.accounting.report())
         for r, m in enumerate(per_rank):
             self.events.emit('memory', step=step, rank=r, node=r // max(1, self.proc.local_world), **m)
 
@@ -153,7 +155,8 @@ class Trainer:
         while self.step < t['steps']:
             step = self.step + 1
             t0 = time.time()
-            loss, lr, norm, stop = self.train_step(step)
+            with self.accounting.measure(first):
+                loss, lr, norm, stop = self.train_step(step)
             if dev.type == 'cuda':
                 torch.cuda.synchronize(dev)
             dt = max(time.time() - t0, 1e-9)

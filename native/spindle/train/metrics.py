@@ -35,24 +35,37 @@ def rss_bytes():
     return None
 
 
-TERMS = ('weights', 'grads', 'optimizer', 'comm_buffers')
+def _cuda_facts(device, measured):
+    """Allocator and device figures on CUDA: the step's peak allocated and reserved (from the
+    accounting trace when it ran, since that resets the peak counters per window), what is
+    reserved now, and what the whole device has in use (CUDA context, libraries, NCCL and the
+    allocator's pool) - the runtime side of the planner's framework / nccl / fragmentation."""
+    free, total = torch.cuda.mem_get_info(device)
+    trace = (measured or {}).get('cuda') or {}
+    return {'max_allocated': trace.get('max_allocated', torch.cuda.max_memory_allocated(device)),
+            'max_reserved': trace.get('max_reserved', torch.cuda.max_memory_reserved(device)),
+            'reserved': torch.cuda.memory_reserved(device), 'device_used': total - free}
 
 
-def gather_memory(opt, device, world):
-    """Every rank's measured terms, plus rss and CUDA peaks, as a list indexed by rank."""
-    t = opt.memory_terms()
-    rss = rss_bytes() or -1
-    cuda = (torch.cuda.max_memory_allocated(device), torch.cuda.memory_reserved(device)) if device.type == 'cuda' else (-1, -1)
-    vec = torch.tensor([float(t[k]) for k in TERMS] + [float(rss), float(cuda[0]), float(cuda[1])], dtype=torch.float64, device=device)
-    if world > 1:
-        outs = [torch.empty_like(vec) for _ in range(world)]
-        dist.all_gather(outs, vec)
-    else:
-        outs = [vec]
-    res = []
-    for o in outs:
-        v = o.cpu().tolist()
-        res.append({'terms': {k: int(v[i]) for i, k in enumerate(TERMS)},
-                    'rss_bytes': int(v[4]) if v[4] >= 0 else None,
-                    'cuda': {'max_allocated': int(v[5]), 'reserved': int(v[6])} if v[5] >= 0 else None})
-    return res
+def local_memory(opt, device, measured=None):
+    """This rank's `memory` event body. With the accounting of a measured step (spindle.accounting),
+    `terms` are every measured term at the moment `phase`, `phases` has both moments the planner
+    defines (docs/planner.md §2.2), `saved` the saved-for-backward bytes by region and `peaks` the
+    allocated bytes at each moment. Without it, only the state terms."""
+    states = opt.memory_terms()
+    body = {'rss_bytes': rss_bytes(), 'cuda': _cuda_facts(device, measured) if device.type == 'cuda' else None}
+    if not measured:
+        return {'terms': {k: int(states[k]) for k in ('weights', 'grads', 'optimizer', 'comm_buffers')}, **body}
+    phases = {ph: {k: int(v) for k, v in terms.items()} for ph, terms in measured['phases'].items()}
+    return {'terms': phases[measured['phase']], 'phase': measured['phase'], 'phases': phases,
+            'saved': measured['saved'], 'peaks': measured['peaks'], **body}
+
+
+def gather_memory(opt, device, world, measured=None):
+    """Every rank's memory event body (local_memory), as a list indexed by rank."""
+    mine = local_memory(opt, device, measured)
+    if world == 1:
+        return [mine]
+    out = [None] * world
+    dist.all_gather_object(out, mine)
+    return out

@@ -131,6 +131,15 @@ test('importing two hosts from an ssh config into a cluster, then probing the cl
   await expect(toMaster).toHaveAttribute('title', new RegExp(`node-b → node-a reaches ${pair.nodes[0].address.replace(/\./g, '\\.')}:\\d+`));
   await expect(cluster.getByTestId('reach-summary')).toHaveText('every tested route connects');
   await expect(cluster.getByTestId('cluster-warnings')).toBeVisible();
+
+  // Fit: the two-node CPU example needs 2 nodes × 2 processes; the probed pair has the cores.
+  const fit = page.getByTestId('fit-panel');
+  await fit.getByLabel('Config').selectOption('example:two-nodes.yaml');
+  await expect(fit.getByTestId('fit-need')).toContainText('needs 2 nodes × 2 CPU processes');
+  const pairFit = fit.getByTestId('fit-pair');
+  const cores = os.cpus().length;
+  await expect(pairFit).toHaveAttribute('data-fits', String(cores >= 2));
+  if (cores >= 2) await expect(pairFit).toContainText('hosts: [node-a, node-b]');
   await page.screenshot({ path: testInfo.outputPath('cluster-probed.png') });
 });
 

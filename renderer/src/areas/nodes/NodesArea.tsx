@@ -6,6 +6,7 @@ import type { NodeEntry } from '../../../../app/protocol/nodes';
 import { host } from '../../host';
 import { Dialog } from '../../components/prompts/Dialog';
 import { ClusterCard } from './ClusterCard';
+import { FitPanel } from './FitPanel';
 import { ImportDialog } from './ImportDialog';
 import { NodeFormDialog } from './NodeFormDialog';
 import { ShellPanel } from './ShellPanel';
@@ -149,6 +150,8 @@ export function NodesArea() {
             Could not load the node list: {error}
           </div>
         ) : null}
+
+        {nodes.length > 0 ? <FitPanel nodes={nodes} /> : null}
 
         {status !== 'ready' && status !== 'error' ? (
           <p className="muted loading">Loading nodes…</p>

@@ -33,7 +33,9 @@ interface Summary {
 /** Stops whatever a failed test left running, so the next test has the machine to itself. */
 async function stopActiveRuns(studio: Studio) {
   const runs = await hostCall<Summary[]>(studio, 'runs.list').catch(() => []);
-  for (const r of runs) if (['starting', 'running', 'stopping'].includes(r.status)) await hostCall(studio, 'runs.stop', { id: r.id }).catch(() => {});
+  for (const r of runs)
+    if (['starting', 'running', 'stopping'].includes(r.status))
+      await hostCall(studio, 'runs.stop', { id: r.id }).catch(() => {});
 }
 
 /** Runtime processes (torchrun and its ranks) whose command line names this run. */
@@ -72,7 +74,10 @@ test.afterEach(async ({ studio }) => {
   await stopActiveRuns(studio);
 });
 
-test('launch the tiny example on this computer: live loss chart, run succeeds', async ({ studioPage: page, studio }, testInfo) => {
+test('launch the tiny example on this computer: live loss chart, run succeeds', async ({
+  studioPage: page,
+  studio,
+}, testInfo) => {
   await openRuns(page);
   // A fresh studio has no runs: the launch panel is what shows.
   await expect(page.getByText('No runs yet')).toBeVisible();
@@ -98,7 +103,11 @@ test('launch the tiny example on this computer: live loss chart, run succeeds', 
     const { points, lag, st } = await page.evaluate(() => {
       const c = document.querySelector('[data-testid=chart-loss]');
       const s = document.querySelector('.run-view [data-testid=run-status]');
-      return { points: Number(c?.getAttribute('data-points') ?? 0), lag: c?.getAttribute('data-lag-ms'), st: s?.getAttribute('data-status') };
+      return {
+        points: Number(c?.getAttribute('data-points') ?? 0),
+        lag: c?.getAttribute('data-lag-ms'),
+        st: s?.getAttribute('data-status'),
+      };
     });
     const finished = st === 'succeeded' || st === 'failed' || st === 'stopped';
     if (!finished && points > 0 && !seen.has(points)) {
@@ -109,14 +118,20 @@ test('launch the tiny example on this computer: live loss chart, run succeeds', 
     await page.waitForTimeout(100);
   }
   await expect(status).toHaveAttribute('data-status', 'succeeded');
-  expect(seen.size, `chart updates seen while running: ${[...seen].join(', ')}`).toBeGreaterThanOrEqual(3);
+  expect(
+    seen.size,
+    `chart updates seen while running: ${[...seen].join(', ')}`,
+  ).toBeGreaterThanOrEqual(3);
   await expect(chart).toHaveAttribute('data-points', '40');
   const first = Number(await chart.getAttribute('data-first'));
   const last = Number(await chart.getAttribute('data-last'));
   expect(last).toBeLessThan(first);
   lags.sort((a, b) => a - b);
   const median = lags[lags.length >> 1];
-  testInfo.annotations.push({ type: 'event-to-chart latency (ms)', description: `median ${median}, max ${lags.at(-1)} over ${lags.length} updates: ${lags.join(' ')}` });
+  testInfo.annotations.push({
+    type: 'event-to-chart latency (ms)',
+    description: `median ${median}, max ${lags.at(-1)} over ${lags.length} updates: ${lags.join(' ')}`,
+  });
   console.log(`event-to-chart latency (ms): median ${median}, all ${lags.join(' ')}`);
 
   // The run list agrees, with its last loss.
@@ -125,4 +140,79 @@ test('launch the tiny example on this computer: live loss chart, run succeeds', 
   await expect(row.locator('.run-loss')).not.toBeEmpty();
   await page.screenshot({ path: testInfo.outputPath('run-succeeded.png'), fullPage: false });
   expect(runtimeProcesses(runId)).toEqual([]);
+});
+
+test('stop a running run from the UI: it ends stopped and leaves no runtime process', async ({
+  studioPage: page,
+}) => {
+  await openRuns(page);
+  await prepareTiny(page, 2000, 'tiny-to-stop');
+  const runId = await launch(page);
+  const chart = page.getByTestId('chart-loss');
+  // Training, not just starting: a few steps on the chart.
+  await expect
+    .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 90_000 })
+    .toBeGreaterThanOrEqual(2);
+  expect(runtimeProcesses(runId).length).toBeGreaterThan(0);
+
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Stop this run?' });
+  await expect(dialog).toBeVisible();
+  // Cancel is the safe default.
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await dialog.getByRole('button', { name: 'Stop run' }).click();
+
+  await expect(page.locator('.run-view [data-testid=run-status]')).toHaveAttribute(
+    'data-status',
+    'stopped',
+    { timeout: 60_000 },
+  );
+  await expect.poll(() => runtimeProcesses(runId), { timeout: 20_000 }).toEqual([]);
+  const steps = Number(await chart.getAttribute('data-points'));
+  expect(steps).toBeLessThan(2000);
+
+  // A finished run's record can be deleted; the dialog says the node's files stay.
+  await page.getByRole('button', { name: 'Delete record' }).click();
+  const del = page.getByRole('dialog', { name: "Delete this run's record?" });
+  await expect(del).toContainText('are kept');
+  await del.getByRole('button', { name: 'Delete record' }).click();
+  await expect(page.locator(`[data-testid=runs-list] li[data-run-id="${runId}"]`)).toHaveCount(0);
+});
+
+test('restart the host mid-run: the run view reattaches and the chart has every step', async ({
+  studioPage: page,
+  studio,
+}, testInfo) => {
+  await openRuns(page);
+  await prepareTiny(page, 60, 'tiny-across-restart');
+  const runId = await launch(page);
+  const chart = page.getByTestId('chart-loss');
+  await expect
+    .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 90_000 })
+    .toBeGreaterThanOrEqual(3);
+
+  const next = await studio.restart();
+  try {
+    // The link to the old host is gone; the UI says so.
+    await expect(page.getByTestId('connection-state')).not.toHaveText('Connected');
+    await page.goto(next.url);
+    await expect(page.getByTestId('connection-state')).toHaveText('Connected');
+    await openRuns(page);
+    // The new host reattached to the run; the studio opens it again.
+    const view = page.locator(`section.run-view[data-run-id="${runId}"]`);
+    await expect(view).toBeVisible();
+    await expect(view.locator('[data-testid=run-status]')).toHaveAttribute(
+      'data-status',
+      'succeeded',
+      { timeout: 100_000 },
+    );
+    // Every step, once: 60 points and the last is step 60 (steps only grow, so none is missing).
+    const chart2 = page.getByTestId('chart-loss');
+    await expect(chart2).toHaveAttribute('data-points', '60');
+    await expect(chart2).toHaveAttribute('data-last-step', '60');
+    await page.screenshot({ path: testInfo.outputPath('after-restart.png') });
+  } finally {
+    await stopActiveRuns(next);
+    await next.stop();
+  }
 });

@@ -350,6 +350,15 @@ function PlanPreview({
                 Copy environment
               </button>
             </details>
+            {n.script ? (
+              <details>
+                <summary>Start script (what the host runs on the node)</summary>
+                <pre className="env">{n.script}</pre>
+                <button className="ghost small" onClick={() => copy(n.script!)}>
+                  Copy script
+                </button>
+              </details>
+            ) : null}
           </div>
         );
       })}

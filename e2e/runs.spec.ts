@@ -76,7 +76,6 @@ test.afterEach(async ({ studio }) => {
 
 test('launch the tiny example on this computer: live loss chart, run succeeds', async ({
   studioPage: page,
-  studio,
 }, testInfo) => {
   await openRuns(page);
   // A fresh studio has no runs: the launch panel is what shows.

@@ -127,12 +127,28 @@ class Llama(nn.Module):
             else:
                 nn.init.normal_(p, std=0.02)
 
-    def forward(self, tokens, positions, attn_ctx):
-        """tokens, positions: [B, L] (this rank's tokens). Returns logits [B, L, vocab]."""
+    def trunk(self, tokens, positions, attn_ctx):
+        """tokens, positions: [B, L] (this rank's tokens). Returns the residual stream after the
+        last block, [B, L, hidden] (before the final norm)."""
         x = self.embed(tokens)
         cos, sin = rope_tables(positions, self.args.head_dim, self.args.rope_theta)
         for block in self.layers:
             x = block(x, cos, sin, attn_ctx)
-        x = self.norm(x)
-        w = self.embed.weight if self.lm_head is None else self.lm_head.weight
-        return F.linear(x, w)
+        return x
+
+    def head_weight(self):
+        return self.embed.weight if self.lm_head is None else self.lm_head.weight
+
+    def head_loss(self, x, labels, weights, loss_fn):
+        """Final norm, then `loss_fn(h, head_weight, labels, weights)`: the LM head and whatever
+        is computed from it (logits, or a loss that never holds all logits at once). One method,
+        so a caller can treat "norm + head + loss" as a unit (ZeRO-3 gathers its weights)."""
+        return loss_fn(self.norm(x), self.head_weight(), labels, weights)
+
+    def forward(self, tokens, positions, attn_ctx):
+        """tokens, positions: [B, L] (this rank's tokens). Returns logits [B, L, vocab]."""
+        return self.head_loss(self.trunk(tokens, positions, attn_ctx), None, None, logits_fn)
+
+
+def logits_fn(h, w, _labels=None, _weights=None):
+    return F.linear(h, w)

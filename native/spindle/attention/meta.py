@@ -63,6 +63,22 @@ def active_range(q: TokenMeta, k: TokenMeta) -> Optional[Tuple[int, int, int, in
     return int(qa[0]), int(qa[-1]) + 1, int(ka[0]), int(ka[-1]) + 1
 
 
+def chunk_ranges(q_meta, k_meta, chunks):
+    """For FPDT chunks: [j][...] = (q0, q1, k0, k1) active ranges of (query chunk i, key chunk j)
+    pairs of a ring block, in shard coordinates; fully masked pairs (e.g. later key chunks) are
+    left out, so causal chunks ≤ i are all that is ever computed."""
+    mq, mk = len(q_meta) // chunks, len(k_meta) // chunks
+    out = []
+    for j in range(chunks):
+        pairs = []
+        for i in range(chunks):
+            r = active_range(q_meta.slice(i * mq, (i + 1) * mq), k_meta.slice(j * mk, (j + 1) * mk))
+            if r is not None:
+                pairs.append((i * mq + r[0], i * mq + r[1], j * mk + r[2], j * mk + r[3]))
+        out.append(pairs)
+    return out
+
+
 @dataclass
 class AttnContext:
     """What the model hands, unread, to its attention op for one micro-batch.
@@ -71,13 +87,20 @@ class AttnContext:
     ring: for sequence-parallel runs, metadata of every ring rank's shard (the sequence each
         Ulysses group holds after its all-to-all), in ring order; None on one process.
     ranges: active_range(ring[me], ring[j]) for every j, precomputed once per micro-batch.
+    chunks, chunk_pairs: FPDT chunking (parallel.chunks); chunk_pairs[j][kv_chunk] lists the
+        active (q0, q1, k0, k1) of every (query chunk, key chunk) pair against ring rank j's
+        block (see chunk_ranges); None when chunks == 1.
     """
     local: TokenMeta
     ring: Optional[List[TokenMeta]] = None
     ring_rank: int = 0
     ranges: Optional[list] = None
+    chunks: int = 1
+    chunk_pairs: Optional[list] = None
 
     @staticmethod
-    def single(seq, doc):
+    def single(seq, doc, chunks=1):
         meta = TokenMeta(seq, doc)
-        return AttnContext(local=meta, ring=[meta], ring_rank=0, ranges=[active_range(meta, meta)])
+        pairs = [chunk_ranges(meta, meta, chunks)] if chunks > 1 else None
+        return AttnContext(local=meta, ring=[meta], ring_rank=0, ranges=[active_range(meta, meta)],
+                           chunks=chunks, chunk_pairs=pairs)

@@ -3,7 +3,7 @@ this step swaps in sequence-parallel attention and activation checkpointing. Dat
 and ZeRO live in the optimizer (spindle.optim.zero), which owns gradient reduction."""
 from .. import compat
 from ..attention import kernels
-from ..attention.sp import LocalAttention, SequenceParallelAttention
+from ..attention.sp import ChunkedSPAttention, LocalAttention, SequenceParallelAttention
 from ..attention.ulysses import check_heads
 
 CHECKPOINTING = ('none', 'full', 'selective')
@@ -27,15 +27,20 @@ def apply_checkpointing(model, policy):
     for block in model.layers:
         target = block if policy == 'full' else block.mlp
         target.forward = _checkpointed(target.forward)
+        block.spindle_recompute = True  # ZeRO-3 gathers this block's weights before its backward
     return model
 
 
-def parallelize(model, mesh, ring_variant='zigzag', checkpointing='none', kernel_name=None, device=None):
+def parallelize(model, mesh, ring_variant='zigzag', checkpointing='none', kernel_name=None, device=None, chunks=1):
+    """chunks > 1: FPDT-style attention (attention/chunked.py); the data must then be laid out
+    with layout.attn_context(..., chunks) too."""
     a = model.args
     check_heads(a.heads, a.kv_heads, mesh.ulysses)
     kern = kernels.select(device, kernel_name) if device is not None else None
     for block in model.layers:
-        if mesh.sp > 1:
+        if chunks > 1:
+            block.attn.attention_op = ChunkedSPAttention(mesh.ulysses_group, mesh.ulysses, mesh.ring_comm(), chunks, kern)
+        elif mesh.sp > 1:
             block.attn.attention_op = SequenceParallelAttention(mesh.ulysses_group, mesh.ulysses, mesh.ring_comm(), kern)
         else:
             block.attn.attention_op = LocalAttention(kern)

@@ -12,6 +12,19 @@ def checkpoint(fn, *args):
     return _ckpt(fn, *args, use_reentrant=False)
 
 
+def storage_ptr(t):
+    """Data pointer of the storage behind `t` (views share it): untyped_storage on 2.x, where
+    .storage() warns; TypedStorage on 1.13."""
+    s = t.untyped_storage() if hasattr(t, 'untyped_storage') else t.storage()
+    return s.data_ptr()
+
+
+def pin(t):
+    """Page-locked host copy when CUDA is there (fast, async-capable copies); plain otherwise."""
+    t = t.cpu()
+    return t.pin_memory() if torch.cuda.is_available() else t
+
+
 def reduce_scatter_sum(output, input_flat, group):
     """Sum-reduce `input_flat` over `group` and leave this rank's equal slice in `output`.
     NCCL has a native op (named differently in 1.13 and 2.x); gloo has none, so it all-reduces a

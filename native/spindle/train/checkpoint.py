@@ -36,8 +36,12 @@ def save(run_dir, step, model, opt, meta, rank, local_rank):
         os.makedirs(tmp, exist_ok=True)
     _barrier()
     os.makedirs(tmp, exist_ok=True)
-    if local_rank == 0:  # every node keeps full weights, so each node's run dir can resume
-        torch.save({n: p.detach().cpu().clone() for n, p in model.named_parameters()}, os.path.join(tmp, 'model.pt'))
+    # Every node keeps full weights, so each node's run dir can resume. Under ZeRO-3 assembling
+    # them is a collective (every rank takes part; each node's local rank 0 keeps the result).
+    weights = opt.full_weights(materialize=local_rank == 0)
+    if local_rank == 0:
+        torch.save(weights, os.path.join(tmp, 'model.pt'))
+    del weights
     torch.save(opt.state_dict(), os.path.join(tmp, f'optim-rank-{rank}.pt'))
     _barrier()
     if local_rank == 0 and os.path.exists(tmp):
@@ -67,14 +71,13 @@ def load(path, model, opt, rank):
     with open(os.path.join(path, 'meta.json')) as f:
         meta = json.load(f)
     weights = torch.load(os.path.join(path, 'model.pt'), map_location='cpu')
-    names = {n for n, _ in model.named_parameters()}
-    if set(weights) != names:
+    shapes = opt.param_shapes  # the full shapes, also under ZeRO-3 where parameters are shards
+    if set(weights) != set(shapes):
         raise ValueError(f'checkpoint {path} holds a different model (parameter names differ); pass --no-resume')
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            if weights[n].shape != p.shape:
-                raise ValueError(f'checkpoint {path}: {n} has shape {tuple(weights[n].shape)}, model has {tuple(p.shape)}')
-            p.copy_(weights[n])
+    for n, shape in shapes.items():
+        if tuple(weights[n].shape) != shape:
+            raise ValueError(f'checkpoint {path}: {n} has shape {tuple(weights[n].shape)}, model has {shape}')
+    opt.load_full_weights(weights)
     opt_file = os.path.join(path, f'optim-rank-{rank}.pt')
     if not os.path.exists(opt_file):
         raise ValueError(f'checkpoint {path} has no optimizer state for rank {rank} (written by a different world size); '

@@ -65,6 +65,13 @@ export const Training = z
     precision: z.enum(['fp32', 'bf16']).default('bf16').describe('Compute precision (bf16 keeps fp32 master weights).'),
     checkpoint_every: z.number().int().nonnegative().default(0).describe('Save a checkpoint every N steps; 0: only at the end.'),
     log_every: posInt.default(1).describe('Emit a step event every N steps.'),
+    loss: z
+      .enum(['materialized', 'chunked'])
+      .default('chunked')
+      .describe(
+        'LM head + cross-entropy. chunked: loss_chunk_tokens tokens at a time, gradient computed in the same pass, so no more than one chunk of logits ever exists (same loss and gradients); materialized: logits of the whole local sequence at once (about 12 B per logit).',
+      ),
+    loss_chunk_tokens: posInt.default(4096).describe('Tokens per LM-head/loss chunk when loss is chunked.'),
   })
   .strict();
 

@@ -14,9 +14,10 @@ export interface PlanOptions {
   /** Override calibration constants (tests, what-if in the UI). */
   calibration?: Partial<Calibration>;
   /**
-   * How the runtime computes LM head + cross-entropy. "materialized" (default: what the runtime
-   * does today) keeps the logits of the whole local sequence and cross-entropy's fp32 log-softmax;
-   * "chunked" runs head + loss + gradient on lossChunkTokens tokens at a time.
+   * How the runtime computes LM head + cross-entropy. "materialized" keeps the logits of the whole
+   * local sequence and cross-entropy's fp32 log-softmax; "chunked" runs head + loss + gradient on
+   * lossChunkTokens tokens at a time. Default: the run config's training.loss and
+   * training.loss_chunk_tokens (what the runtime will do); set here for what-ifs.
    */
   loss?: 'chunked' | 'materialized';
   lossChunkTokens?: number;
@@ -91,8 +92,8 @@ export function planContext(config: RunConfig, opts: PlanOptions = {}): PlanCont
     microBatch: config.training.micro_batch,
     gradAccum: config.training.grad_accum,
     ringVariant: config.parallel.ring_variant,
-    loss: opts.loss ?? 'materialized',
-    lossChunkTokens: opts.lossChunkTokens ?? 1024,
+    loss: opts.loss ?? config.training.loss ?? 'materialized',
+    lossChunkTokens: opts.lossChunkTokens ?? config.training.loss_chunk_tokens ?? 1024,
     minChunkTokens: opts.minChunkTokens ?? 1024,
     maxChunks: opts.maxChunks ?? 64,
     peakFlops: (precision === 'bf16' ? gpu.bf16_tflops : gpu.fp32_tflops) * 1e12,

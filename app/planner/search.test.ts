@@ -6,10 +6,10 @@ import { seqGranularity } from './rules';
 import type { LayoutPlan } from './types';
 
 /** The shared example: Llama-3-8B at 128k on 2 x 8 H100, ZeRO-3 and full checkpointing fixed. */
-const example = () =>
+const example = (training: Record<string, unknown> = {}) =>
   makeConfig({
     model: { preset: 'llama-3-8b', architecture: undefined },
-    training: { task: 'sft', seq_len: 131072, micro_batch: 1, grad_accum: 8 },
+    training: { task: 'sft', seq_len: 131072, micro_batch: 1, grad_accum: 8, ...training },
     parallel: { ulysses: 'auto', ring: 'auto', zero: 3, checkpointing: 'full', offload: { optimizer: false, params: false } },
     cluster: { gpu: 'h100-80g', nodes: 2, gpus_per_node: 8 },
   });
@@ -48,12 +48,24 @@ describe('planConfig: search and ranking', () => {
     const strict = planConfig(example(), { rankTolerance: 0 }).layouts.filter((l) => l.feasible);
     for (let i = 1; i < strict.length; i++) expect(secondsPerToken(strict[i])).toBeGreaterThanOrEqual(secondsPerToken(strict[i - 1]));
     for (const l of plan.layouts.filter((x) => !x.feasible)) expect(l.reasons.length).toBeGreaterThan(0);
-    // pure data parallelism can't hold 128k tokens on one H100: the materialized fp32 logits alone
-    // are 131072 x 128256 x 12 B
-    const dp16 = plan.layouts.find((l) => l.dp === 16)!;
+    // pure data parallelism can't hold 128k tokens on one H100 with a materialized loss: the fp32
+    // logits alone are 131072 x 128256 x 12 B
+    const dp16 = planConfig(example(), { loss: 'materialized' }).layouts.find((l) => l.dp === 16)!;
     expect(dp16.feasible).toBe(false);
     expect(dp16.reasons[0]).toMatch(/largest term: logits 191 GiB/);
     expect(dp16.memory.breakdown.logits).toBe(131072 * 128256 * 12 + 3 * 131072 * 4096 * 2);
+  });
+
+  it("takes the loss mode from the config's training.loss unless the options override it", () => {
+    const chunked = example(); // training.loss defaults to chunked (4096 tokens)
+    const materialized = example({ loss: 'materialized' });
+    const mem = (c: typeof chunked, opts = {}) => planConfig(c, opts).layouts.find((l) => l.dp === 16)!.memory;
+    expect(chunked.training.loss).toBe('chunked');
+    expect(mem(materialized).breakdown.logits).toBe(131072 * 128256 * 12 + 3 * 131072 * 4096 * 2);
+    expect(mem(chunked).peak_bytes).toBeLessThan(mem(materialized).peak_bytes - 100 * 2 ** 30);
+    expect(mem(materialized, { loss: 'chunked' })).toEqual(mem(chunked));
+    expect(mem(chunked, { loss: 'materialized' })).toEqual(mem(materialized));
+    expect(mem(example({ loss_chunk_tokens: 1024 }))).toEqual(mem(chunked, { lossChunkTokens: 1024 }));
   });
 
   it('searches every open field and keeps the best per factorisation', () => {

@@ -87,6 +87,7 @@ SCHEMA = {
         'min_lr_ratio': _num(0, 1), 'weight_decay': _num(0), 'beta1': _num(0, 1), 'beta2': _num(0, 1),
         'grad_clip': _num(0), 'seed': _int(minimum=0), 'precision': _enum('fp32', 'bf16'),
         'checkpoint_every': _int(minimum=0), 'log_every': POS,
+        'loss': (_enum('materialized', 'chunked'), OPT), 'loss_chunk_tokens': (POS, OPT),
     },
     'parallel': {
         'ulysses': POS, 'ring': POS, 'ring_variant': _enum('zigzag', 'contiguous'), 'zero': _int(choices=[0, 1, 2, 3]),
@@ -131,10 +132,16 @@ def _validate(value, spec, path, errors):
     return v
 
 
+# Optional fields a normalized config from an older studio may lack, with app/config's defaults.
+DEFAULTS = {('training', 'loss'): 'chunked', ('training', 'loss_chunk_tokens'): 4096}
+
+
 def validate(raw, source='config.json'):
     errors = []
     cfg = _validate(raw, SCHEMA, '', errors)
     if not errors:
+        for (section, key), value in DEFAULTS.items():
+            cfg[section].setdefault(key, value)
         errors += [f'{p}: {m}' for p, m in _cross_checks(cfg)]
     if errors:
         raise ConfigError('\n'.join(f'{source}: {e}' for e in errors))

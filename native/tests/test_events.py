@@ -91,7 +91,7 @@ def test_emitted_events_have_the_fixture_shapes(tmp_path):
     cfg = R.config(tmp_path, 'tiny-single', training={'steps': 2, 'checkpoint_every': 1, 'seq_len': 64})
     rc, out, _ = R.run(cfg, str(tmp_path / 'ok'))
     assert rc == 0, out
-    bad = R.config(tmp_path, 'tiny-single', parallel={'chunks': 4})
+    bad = R.config(tmp_path, 'tiny-single', parallel={'offload': {'optimizer': False, 'params': True, 'activations': False}})
     rc, out, _ = R.run(bad, str(tmp_path / 'bad'))
     assert rc == 1, out
     emitted = R.events(str(tmp_path / 'ok')) + R.events(str(tmp_path / 'bad'))

@@ -15,7 +15,7 @@ import torch.distributed as dist
 import spindle
 from . import checkpoint
 from .events import EventWriter
-from .loss import loss_sum
+from .loss import head_loss_fn
 from .metrics import flops_per_token, gather_memory, peak_flops
 from ..accounting import Accountant
 from .runtime import StopFlag, init_process, setup_logging
@@ -37,19 +37,13 @@ def config_hash(cfg):
 
 
 def check_supported(cfg, device):
-    p = cfg['parallel']
-    if p['chunks'] != 1:
-        raise ValueError(f'parallel.chunks {p["chunks"]}: FPDT-style attention chunking is not implemented by this runtime; use 1')
-    off = p['offload']
-    if device.type == 'cuda':
-        for k in ('optimizer', 'params', 'activations'):
-            if off[k]:
-                raise ValueError(f'parallel.offload.{k}: offloading is not implemented by this runtime on GPU; set it to false')
-    elif off['params'] or off['activations']:
-        raise ValueError('parallel.offload.params / activations: not implemented by this runtime; set them to false')
-    if p['zero'] == 3:
-        raise ValueError('parallel.zero 3 is not implemented by this runtime (parameters are not sharded during '
-                         'forward/backward); use zero 0, 1 or 2')
+    off = cfg['parallel']['offload']
+    if off['params']:
+        raise ValueError('parallel.offload.params: parameter offload is not implemented by this runtime (ZeRO-3 keeps '
+                         '1/world of the weights on each device instead); set it to false')
+    if off['activations']:
+        raise ValueError('parallel.offload.activations: activation offload is not implemented by this runtime; '
+                         'set it to false')
 
 
 class Trainer:
@@ -58,7 +52,7 @@ class Trainer:
         t, p = cfg['training'], cfg['parallel']
         check_supported(cfg, proc.device)
         self.mesh = build_mesh(proc.world, proc.rank, p['ulysses'], p['ring'])
-        check_seq_len(t['seq_len'], p['ulysses'], p['ring'], p['ring_variant'])
+        check_seq_len(t['seq_len'], p['ulysses'], p['ring'], p['ring_variant'], p['chunks'])
         self.args = ModelArgs.from_config(cfg['model']['architecture'])
         tok = load_tokenizer(cfg['data']['tokenizer'], self.args.vocab)
         docs = load_documents(cfg['data'], t['task'], tok)
@@ -68,8 +62,12 @@ class Trainer:
         model = Llama(self.args)
         dtype = torch.bfloat16 if t['precision'] == 'bf16' else torch.float32
         model = model.to(device=proc.device, dtype=dtype)
-        self.model = parallelize(model, self.mesh, p['ring_variant'], p['checkpointing'], device=proc.device)
-        self.opt = ZeroAdamW(self.model, p['zero'], t, self.mesh.world_group, proc.world, proc.rank)
+        self.model = parallelize(model, self.mesh, p['ring_variant'], p['checkpointing'], device=proc.device,
+                                 chunks=p['chunks'])
+        # Optimizer offload moves states to host memory; on CPU they are there already (no-op).
+        offload = p['offload']['optimizer'] and proc.device.type == 'cuda'
+        self.opt = ZeroAdamW(self.model, p['zero'], t, self.mesh.world_group, proc.world, proc.rank, offload=offload)
+        self.loss_fn = head_loss_fn(t['loss'], t['loss_chunk_tokens'])
         self.accounting = Accountant(self.model, self.opt, cfg, proc.device)  # measures the first step
         self.events = EventWriter(run_dir, proc.rank)
         self.stop = StopFlag().install()
@@ -102,11 +100,11 @@ class Trainer:
                 for m in range(t['grad_accum'])]
 
     def train_step(self, step):
-        dev, variant = self.proc.device, self.cfg['parallel']['ring_variant']
+        dev, variant, chunks = self.proc.device, self.cfg['parallel']['ring_variant'], self.cfg['parallel']['chunks']
         batches = self.micro_batches(step)
         local = []
         for b in batches:
-            ctx, idx = attn_context(b.doc.to(dev), self.mesh, variant)
+            ctx, idx = attn_context(b.doc.to(dev), self.mesh, variant, chunks)
             local.append((ctx, idx, b))
         # Global label count: this rank's shard of every micro-batch, summed over all ranks.
         count = torch.tensor([float(sum(b.weights[:, idx.cpu()].sum() for _, idx, b in local))], dtype=torch.float64, device=dev)
@@ -118,7 +116,7 @@ class Trainer:
             ic = idx.cpu()
             tok, pos = b.tokens[:, ic].to(dev), b.positions[:, ic].to(dev)
             lab, w = b.labels[:, ic].to(dev), b.weights[:, ic].to(dev)
-            s = loss_sum(self.model(tok, pos, ctx), lab, w)
+            s = self.model.head_loss(self.model.trunk(tok, pos, ctx), lab, w, self.loss_fn)
             (s / denom).backward()
             self.opt.after_micro_step()
             total += s.detach().double()

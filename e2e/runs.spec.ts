@@ -1,8 +1,10 @@
 // The Runs area end to end: the real studio (`spindle serve`), the real runtime (torchrun +
 // `python -m spindle train` on this computer), Chromium driving the UI.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import WebSocket from 'ws';
 import { expect, test, type Studio } from './fixtures';
+import { test as labTest } from './sshd';
 import type { Page } from '@playwright/test';
 
 /** One request to the host over its WebSocket, as the UI makes them (for setup and cleanup only). */
@@ -70,148 +72,235 @@ async function launch(page: Page): Promise<string> {
   return (await view.getAttribute('data-run-id'))!;
 }
 
-test.afterEach(async ({ studio }) => {
-  await stopActiveRuns(studio);
-});
-
-test('launch the tiny example on this computer: live loss chart, run succeeds', async ({
-  studioPage: page,
-}, testInfo) => {
-  await openRuns(page);
-  // A fresh studio has no runs: the launch panel is what shows.
-  await expect(page.getByText('No runs yet')).toBeVisible();
-  await prepareTiny(page, 40);
-  await expect(page.getByRole('radio', { name: /This computer/ })).toBeChecked();
-
-  // The exact commands and environment, before anything starts.
-  await page.getByRole('button', { name: 'Preview commands' }).click();
-  const preview = page.getByTestId('launch-preview');
-  await expect(preview).toContainText('torchrun');
-  await expect(preview.getByText(/Environment \(\d+ variables?\)/)).toBeVisible();
-
-  const runId = await launch(page);
-  const chart = page.getByTestId('chart-loss');
-  const status = page.locator('.run-view [data-testid=run-status]');
-
-  // Watch the chart while the run trains: every new point count seen, and for each how long
-  // after the runtime stamped the step the page had it in the DOM (the chart writes that down).
-  const seen = new Set<number>();
-  const lags: number[] = [];
-  const deadline = Date.now() + 110_000;
-  for (;;) {
-    const { points, lag, st } = await page.evaluate(() => {
-      const c = document.querySelector('[data-testid=chart-loss]');
-      const s = document.querySelector('.run-view [data-testid=run-status]');
-      return {
-        points: Number(c?.getAttribute('data-points') ?? 0),
-        lag: c?.getAttribute('data-lag-ms'),
-        st: s?.getAttribute('data-status'),
-      };
-    });
-    const finished = st === 'succeeded' || st === 'failed' || st === 'stopped';
-    if (!finished && points > 0 && !seen.has(points)) {
-      seen.add(points);
-      if (lag) lags.push(Number(lag));
-    }
-    if (finished || Date.now() > deadline) break;
-    await page.waitForTimeout(100);
-  }
-  await expect(status).toHaveAttribute('data-status', 'succeeded');
-  expect(
-    seen.size,
-    `chart updates seen while running: ${[...seen].join(', ')}`,
-  ).toBeGreaterThanOrEqual(3);
-  await expect(chart).toHaveAttribute('data-points', '40');
-  const first = Number(await chart.getAttribute('data-first'));
-  const last = Number(await chart.getAttribute('data-last'));
-  expect(last).toBeLessThan(first);
-  lags.sort((a, b) => a - b);
-  const median = lags[lags.length >> 1];
-  testInfo.annotations.push({
-    type: 'event-to-chart latency (ms)',
-    description: `median ${median}, max ${lags.at(-1)} over ${lags.length} updates: ${lags.join(' ')}`,
+test.describe('on this computer', () => {
+  test.afterEach(async ({ studio }) => {
+    await stopActiveRuns(studio);
   });
-  console.log(`event-to-chart latency (ms): median ${median}, all ${lags.join(' ')}`);
 
-  // The run list agrees, with its last loss.
-  const row = page.locator(`[data-testid=runs-list] li[data-run-id="${runId}"]`);
-  await expect(row).toHaveAttribute('data-status', 'succeeded');
-  await expect(row.locator('.run-loss')).not.toBeEmpty();
-  await page.screenshot({ path: testInfo.outputPath('run-succeeded.png'), fullPage: false });
-  expect(runtimeProcesses(runId)).toEqual([]);
-});
-
-test('stop a running run from the UI: it ends stopped and leaves no runtime process', async ({
-  studioPage: page,
-}) => {
-  await openRuns(page);
-  await prepareTiny(page, 2000, 'tiny-to-stop');
-  const runId = await launch(page);
-  const chart = page.getByTestId('chart-loss');
-  // Training, not just starting: a few steps on the chart.
-  await expect
-    .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 90_000 })
-    .toBeGreaterThanOrEqual(2);
-  expect(runtimeProcesses(runId).length).toBeGreaterThan(0);
-
-  await page.getByRole('button', { name: 'Stop', exact: true }).click();
-  const dialog = page.getByRole('dialog', { name: 'Stop this run?' });
-  await expect(dialog).toBeVisible();
-  // Cancel is the safe default.
-  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
-  await dialog.getByRole('button', { name: 'Stop run' }).click();
-
-  await expect(page.locator('.run-view [data-testid=run-status]')).toHaveAttribute(
-    'data-status',
-    'stopped',
-    { timeout: 60_000 },
-  );
-  await expect.poll(() => runtimeProcesses(runId), { timeout: 20_000 }).toEqual([]);
-  const steps = Number(await chart.getAttribute('data-points'));
-  expect(steps).toBeLessThan(2000);
-
-  // A finished run's record can be deleted; the dialog says the node's files stay.
-  await page.getByRole('button', { name: 'Delete record' }).click();
-  const del = page.getByRole('dialog', { name: "Delete this run's record?" });
-  await expect(del).toContainText('are kept');
-  await del.getByRole('button', { name: 'Delete record' }).click();
-  await expect(page.locator(`[data-testid=runs-list] li[data-run-id="${runId}"]`)).toHaveCount(0);
-});
-
-test('restart the host mid-run: the run view reattaches and the chart has every step', async ({
-  studioPage: page,
-  studio,
-}, testInfo) => {
-  await openRuns(page);
-  await prepareTiny(page, 60, 'tiny-across-restart');
-  const runId = await launch(page);
-  const chart = page.getByTestId('chart-loss');
-  await expect
-    .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 90_000 })
-    .toBeGreaterThanOrEqual(3);
-
-  const next = await studio.restart();
-  try {
-    // The link to the old host is gone; the UI says so.
-    await expect(page.getByTestId('connection-state')).not.toHaveText('Connected');
-    await page.goto(next.url);
-    await expect(page.getByTestId('connection-state')).toHaveText('Connected');
+  test('launch the tiny example on this computer: live loss chart, run succeeds', async ({
+    studioPage: page,
+  }, testInfo) => {
     await openRuns(page);
-    // The new host reattached to the run; the studio opens it again.
-    const view = page.locator(`section.run-view[data-run-id="${runId}"]`);
-    await expect(view).toBeVisible();
-    await expect(view.locator('[data-testid=run-status]')).toHaveAttribute(
+    // A fresh studio has no runs: the launch panel is what shows.
+    await expect(page.getByText('No runs yet')).toBeVisible();
+    await prepareTiny(page, 40);
+    await expect(page.getByRole('radio', { name: /This computer/ })).toBeChecked();
+
+    // The exact commands and environment, before anything starts.
+    await page.getByRole('button', { name: 'Preview commands' }).click();
+    const preview = page.getByTestId('launch-preview');
+    await expect(preview).toContainText('torchrun');
+    await expect(preview.getByText(/Environment \(\d+ variables?\)/)).toBeVisible();
+
+    const runId = await launch(page);
+    const chart = page.getByTestId('chart-loss');
+    const status = page.locator('.run-view [data-testid=run-status]');
+
+    // Watch the chart while the run trains: every new point count seen, and for each how long
+    // after the runtime stamped the step the page had it in the DOM (the chart writes that down).
+    const seen = new Set<number>();
+    const lags: number[] = [];
+    const deadline = Date.now() + 110_000;
+    for (;;) {
+      const { points, lag, st } = await page.evaluate(() => {
+        const c = document.querySelector('[data-testid=chart-loss]');
+        const s = document.querySelector('.run-view [data-testid=run-status]');
+        return {
+          points: Number(c?.getAttribute('data-points') ?? 0),
+          lag: c?.getAttribute('data-lag-ms'),
+          st: s?.getAttribute('data-status'),
+        };
+      });
+      const finished = st === 'succeeded' || st === 'failed' || st === 'stopped';
+      if (!finished && points > 0 && !seen.has(points)) {
+        seen.add(points);
+        if (lag) lags.push(Number(lag));
+      }
+      if (finished || Date.now() > deadline) break;
+      await page.waitForTimeout(100);
+    }
+    await expect(status).toHaveAttribute('data-status', 'succeeded');
+    expect(
+      seen.size,
+      `chart updates seen while running: ${[...seen].join(', ')}`,
+    ).toBeGreaterThanOrEqual(3);
+    await expect(chart).toHaveAttribute('data-points', '40');
+    const first = Number(await chart.getAttribute('data-first'));
+    const last = Number(await chart.getAttribute('data-last'));
+    expect(last).toBeLessThan(first);
+    lags.sort((a, b) => a - b);
+    const median = lags[lags.length >> 1];
+    testInfo.annotations.push({
+      type: 'event-to-chart latency (ms)',
+      description: `median ${median}, max ${lags.at(-1)} over ${lags.length} updates: ${lags.join(' ')}`,
+    });
+    console.log(`event-to-chart latency (ms): median ${median}, all ${lags.join(' ')}`);
+
+    // The run list agrees, with its last loss.
+    const row = page.locator(`[data-testid=runs-list] li[data-run-id="${runId}"]`);
+    await expect(row).toHaveAttribute('data-status', 'succeeded');
+    await expect(row.locator('.run-loss')).not.toBeEmpty();
+    await page.screenshot({ path: testInfo.outputPath('run-succeeded.png'), fullPage: false });
+    expect(runtimeProcesses(runId)).toEqual([]);
+  });
+
+  test('stop a running run from the UI: it ends stopped and leaves no runtime process', async ({
+    studioPage: page,
+  }) => {
+    await openRuns(page);
+    await prepareTiny(page, 2000, 'tiny-to-stop');
+    const runId = await launch(page);
+    const chart = page.getByTestId('chart-loss');
+    // Training, not just starting: a few steps on the chart.
+    await expect
+      .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 90_000 })
+      .toBeGreaterThanOrEqual(2);
+    expect(runtimeProcesses(runId).length).toBeGreaterThan(0);
+
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Stop this run?' });
+    await expect(dialog).toBeVisible();
+    // Cancel is the safe default.
+    await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+    await dialog.getByRole('button', { name: 'Stop run' }).click();
+
+    await expect(page.locator('.run-view [data-testid=run-status]')).toHaveAttribute(
       'data-status',
-      'succeeded',
-      { timeout: 100_000 },
+      'stopped',
+      { timeout: 60_000 },
     );
-    // Every step, once: 60 points and the last is step 60 (steps only grow, so none is missing).
-    const chart2 = page.getByTestId('chart-loss');
-    await expect(chart2).toHaveAttribute('data-points', '60');
-    await expect(chart2).toHaveAttribute('data-last-step', '60');
-    await page.screenshot({ path: testInfo.outputPath('after-restart.png') });
-  } finally {
-    await stopActiveRuns(next);
-    await next.stop();
-  }
+    await expect.poll(() => runtimeProcesses(runId), { timeout: 20_000 }).toEqual([]);
+    const steps = Number(await chart.getAttribute('data-points'));
+    expect(steps).toBeLessThan(2000);
+
+    // A finished run's record can be deleted; the dialog says the node's files stay.
+    await page.getByRole('button', { name: 'Delete record' }).click();
+    const del = page.getByRole('dialog', { name: "Delete this run's record?" });
+    await expect(del).toContainText('are kept');
+    await del.getByRole('button', { name: 'Delete record' }).click();
+    await expect(page.locator(`[data-testid=runs-list] li[data-run-id="${runId}"]`)).toHaveCount(0);
+  });
+
+  test('restart the host mid-run: the run view reattaches and the chart has every step', async ({
+    studioPage: page,
+    studio,
+  }, testInfo) => {
+    await openRuns(page);
+    await prepareTiny(page, 60, 'tiny-across-restart');
+    const runId = await launch(page);
+    const chart = page.getByTestId('chart-loss');
+    await expect
+      .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 90_000 })
+      .toBeGreaterThanOrEqual(3);
+
+    const next = await studio.restart();
+    try {
+      // The link to the old host is gone; the UI says so.
+      await expect(page.getByTestId('connection-state')).not.toHaveText('Connected');
+      await page.goto(next.url);
+      await expect(page.getByTestId('connection-state')).toHaveText('Connected');
+      await openRuns(page);
+      // The new host reattached to the run; the studio opens it again.
+      const view = page.locator(`section.run-view[data-run-id="${runId}"]`);
+      await expect(view).toBeVisible();
+      await expect(view.locator('[data-testid=run-status]')).toHaveAttribute(
+        'data-status',
+        'succeeded',
+        { timeout: 100_000 },
+      );
+      // Every step, once: 60 points and the last is step 60 (steps only grow, so none is missing).
+      const chart2 = page.getByTestId('chart-loss');
+      await expect(chart2).toHaveAttribute('data-points', '60');
+      await expect(chart2).toHaveAttribute('data-last-step', '60');
+      await page.screenshot({ path: testInfo.outputPath('after-restart.png') });
+    } finally {
+      await stopActiveRuns(next);
+      await next.stop();
+    }
+  });
+});
+
+labTest.describe('on two nodes over SSH', () => {
+  labTest(
+    "a run on the two network-namespace nodes shows both nodes' logs with their prefixes",
+    async ({ page, lab }, testInfo) => {
+      labTest.setTimeout(240_000);
+      const pair = await lab.twoNodes(['node-a', 'node-b']);
+      const studio = await lab.studio();
+      try {
+        // Setup, not under test here: the nodes as the Nodes area would save them, keys trusted.
+        for (const n of pair.nodes) {
+          lab.world.trust(n.sshd);
+          await hostCall(studio, 'nodes.add', {
+            node: {
+              name: n.name,
+              host: n.sshd.host,
+              port: n.sshd.port,
+              user: 'root',
+              identityFile: lab.world.clientKey,
+              workdir: n.workdir,
+            },
+            test: true,
+          });
+        }
+        await page.goto(studio.url);
+        await expect(page.getByTestId('connection-state')).toHaveText('Connected');
+        await openRuns(page);
+        await page.getByRole('button', { name: '+ New run' }).click();
+        await page.getByLabel('Example config').selectOption({ label: 'two-nodes' });
+        const editor = page.getByLabel('Run config (YAML)');
+        await editor.fill((await editor.inputValue()).replace(/steps: 20\b/, 'steps: 8'));
+        await expect(page.getByTestId('config-validation')).toContainText(
+          '2 nodes × 2 processes · 8 steps',
+        );
+        // The config names its hosts: the target is those nodes.
+        await expect(page.getByRole('radio', { name: /Nodes/ })).toBeChecked();
+        await expect(page.getByRole('checkbox', { name: 'node-a' })).toBeChecked();
+        await expect(page.getByRole('checkbox', { name: 'node-b' })).toBeChecked();
+
+        await page.getByRole('button', { name: 'Preview commands' }).click();
+        const preview = page.getByTestId('launch-preview');
+        await expect(preview.getByLabel('Command on node-a')).toContainText('--node_rank 0');
+        await expect(preview.getByLabel('Command on node-b')).toContainText('--node_rank 1');
+
+        await page.getByRole('button', { name: 'Launch on node-a, node-b' }).click();
+        // Progress for every step, per node where it applies.
+        const progress = page.getByTestId('launch-progress');
+        await expect(
+          progress.locator('li.p-done .p-node', { hasText: 'node-b' }).first(),
+        ).toBeVisible({ timeout: 120_000 });
+        const view = page.locator('section.run-view');
+        await expect(view).toBeVisible({ timeout: 120_000 });
+        const runId = (await view.getAttribute('data-run-id'))!;
+        await expect(view.locator('[data-testid=run-status]')).toHaveAttribute(
+          'data-status',
+          'succeeded',
+          { timeout: 150_000 },
+        );
+        await expect(page.getByTestId('chart-loss')).toHaveAttribute('data-points', '8');
+
+        await page.getByRole('tab', { name: 'Logs' }).click();
+        const logs = page.getByTestId('run-logs');
+        await expect(logs.locator('.xterm-rows')).toContainText('node-a/r', { timeout: 30_000 });
+        // Everything received, as a file: lines from both nodes and their ranks, each prefixed.
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.getByRole('button', { name: 'Download' }).click(),
+        ]);
+        const text = fs.readFileSync((await download.path())!, 'utf8');
+        expect(download.suggestedFilename()).toMatch(/\.log$/);
+        for (const origin of ['node-a/r0', 'node-a/r1', 'node-b/r2', 'node-b/r3'])
+          expect(text).toContain(`[${origin}] `);
+        // Only node-b's lines when filtered to it.
+        await page.getByLabel('Filter by node').selectOption('node-b');
+        await expect(logs.locator('.xterm-rows')).toContainText('node-b/r');
+        await expect(logs.locator('.xterm-rows')).not.toContainText('node-a/');
+        await page.getByLabel('Filter by node').selectOption('');
+        await page.screenshot({ path: testInfo.outputPath('two-nodes-logs.png') });
+        expect(runtimeProcesses(runId)).toEqual([]);
+      } finally {
+        await stopActiveRuns(studio);
+      }
+    },
+  );
 });

@@ -231,36 +231,30 @@ export function LogsView({ runId, runName }: { runId: string; runName: string })
   return (
     <div className="logs">
       <div className="logs-bar" role="toolbar" aria-label="Log tools">
-        <label>
-          <span className="sr-only">Node</span>
-          <select
-            aria-label="Node"
-            value={filter.node}
-            onChange={(e) => setFilter({ ...filter, node: e.target.value })}
-          >
-            <option value="">All nodes</option>
-            {origins.nodes.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          <span className="sr-only">Rank</span>
-          <select
-            aria-label="Rank"
-            value={filter.rank}
-            onChange={(e) => setFilter({ ...filter, rank: e.target.value })}
-          >
-            <option value="">All ranks</option>
-            {origins.ranks.map((r) => (
-              <option key={r} value={r}>
-                {r === '-' ? 'launcher' : `rank ${r}`}
-              </option>
-            ))}
-          </select>
-        </label>
+        <select
+          aria-label="Filter by node"
+          value={filter.node}
+          onChange={(e) => setFilter({ ...filter, node: e.target.value })}
+        >
+          <option value="">All nodes</option>
+          {origins.nodes.map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </select>
+        <select
+          aria-label="Filter by rank"
+          value={filter.rank}
+          onChange={(e) => setFilter({ ...filter, rank: e.target.value })}
+        >
+          <option value="">All ranks</option>
+          {origins.ranks.map((r) => (
+            <option key={r} value={r}>
+              {r === '-' ? 'launcher' : `rank ${r}`}
+            </option>
+          ))}
+        </select>
         <div className="search-box">
           <input
             type="search"

@@ -1,7 +1,27 @@
 // Terminals end to end: a local shell (node-pty on the host) in a tab of the Runs area's dock,
 // driven by typing into xterm.js in Chromium.
-import { expect, test } from './fixtures';
+import WebSocket from 'ws';
+import { expect, test, type Studio } from './fixtures';
+import { test as labTest } from './sshd';
 import type { Page } from '@playwright/test';
+
+/** One request to the host, as the UI makes them (test setup only). */
+async function hostCall<T>(studio: Studio, method: string, params: object = {}): Promise<T> {
+  const ws = new WebSocket(`ws://127.0.0.1:${studio.port}/ws?token=${studio.token}`);
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ t: 'req', id: 1, method, params })));
+      ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as { ok: boolean; result?: T; error?: { message: string } };
+        if (m.ok) resolve(m.result as T);
+        else reject(new Error(m.error?.message));
+      });
+      ws.on('error', reject);
+    });
+  } finally {
+    ws.close();
+  }
+}
 
 async function openLocalShell(page: Page) {
   await page.keyboard.press('Control+3');
@@ -87,4 +107,40 @@ test('closing the tab ends the shell', async ({ studioPage: page }) => {
   await page.getByRole('button', { name: 'Close the terminal This computer' }).click();
   await expect(page.getByRole('tab', { name: /This computer/ })).toHaveCount(0);
   await expect.poll(alive, { timeout: 10_000 }).toBe(false);
+});
+
+labTest('a shell on a node runs over SSH in its own tab', async ({ page, lab }) => {
+  const sshd = await lab.loopback('shellnode');
+  lab.world.trust(sshd);
+  const studio = await lab.studio();
+  await hostCall(studio, 'nodes.add', {
+    node: {
+      name: 'shellnode',
+      host: sshd.host,
+      port: sshd.port,
+      user: 'root',
+      identityFile: lab.world.clientKey,
+    },
+    test: true,
+  });
+  await page.goto(studio.url);
+  await expect(page.getByTestId('connection-state')).toHaveText('Connected');
+  await page.keyboard.press('Control+3');
+  await page.getByLabel('Open a shell on a node').selectOption('shellnode');
+  await expect(page.getByRole('tab', { name: 'shellnode' })).toHaveAttribute(
+    'aria-selected',
+    'true',
+  );
+  await expect(page.locator('.dock-panel:not([hidden]) [data-testid=terminal]')).toHaveAttribute(
+    'data-state',
+    'open',
+    { timeout: 30_000 },
+  );
+  // SSH_CONNECTION ends with the server's address and port: this shell came in through that sshd.
+  await page.keyboard.type('echo "via=$SSH_CONNECTION"\n');
+  await expect(
+    rows(page).filter({ hasText: new RegExp(`^via=\\S+ \\d+ \\S+ ${sshd.port}\\s*$`) }),
+  ).toHaveCount(1);
+  await page.keyboard.type('exit\n');
+  await expect(page.getByRole('tab', { name: /shellnode \(ended\)/ })).toBeVisible();
 });

@@ -6,7 +6,7 @@ import { LOCAL_NODE } from '../nodes/local';
 import { nodeManagerFor } from '../nodes/manager';
 import { TerminalManager, type NodeShellOpener } from '../terminals/manager';
 import { openLocalShell } from '../terminals/local';
-import { canOpenShell, sshShellBackend } from '../terminals/node-shell';
+import { sshShellBackend } from '../terminals/node-shell';
 
 export function terminalsServices(
   ctx: HostContext,
@@ -17,9 +17,8 @@ export function terminalsServices(
       return { backend: openLocalShell({ cols, rows }), title: 'This computer' };
     // The node manager's pooled connection: same host-key checks, ProxyJump and auth as probes
     // and launches, and a prompt in the UI if the node needs one.
-    const conn = await nodeManagerFor(ctx).channel(node);
-    if (!canOpenShell(conn))
-      throw new Error(`the SSH connection to ${node} cannot open interactive shells in this build`);
+    const nodes = nodeManagerFor(ctx);
+    const conn = await nodes.connect(nodes.spec(node));
     const ch = await conn.shell({ term: 'xterm-256color', cols, rows });
     return { backend: sshShellBackend(ch), title: node };
   };

@@ -17,15 +17,6 @@ export interface PtyChannel {
   stderr: { on(event: 'data', listener: (d: Buffer) => void): unknown };
 }
 
-/** A connection that can open an interactive shell with a pty. */
-export interface ShellConnection {
-  shell(opts: { term: string; cols: number; rows: number }): Promise<PtyChannel>;
-}
-
-export function canOpenShell(conn: object): conn is ShellConnection {
-  return typeof (conn as { shell?: unknown }).shell === 'function';
-}
-
 export function sshShellBackend(ch: PtyChannel): ShellBackend {
   // A multi-byte character can straddle two packets: decode as a stream, not per chunk.
   const out = new StringDecoder('utf8');

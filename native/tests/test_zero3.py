@@ -2,11 +2,13 @@
 
 One 4-process spawn:
 * gradients: for dp 2 x ulysses 2 and for ulysses 2 x ring 2 (and a few more: ring with dp,
-  checkpointing full / selective, FPDT chunks, tied embeddings, both loss modes), the logits and
+  checkpointing full / selective, FPDT chunks, activation offload, tied embeddings, both loss
+  modes), the logits and
   every parameter's gradient — assembled from the owners' fp32 shards — equal the single-process
   model's to 1e-5 relative in fp32; between units no full parameter is alive;
-* training: the real Trainer on the tiny config (ulysses 2 x ring 2) gives the same loss curve
-  under ZeRO-3 as under ZeRO-1 (1e-5 relative), and a ZeRO-3 run resumed from its step-2
+* training: the real Trainer on the tiny config (ulysses 2 x ring 2, full checkpointing) gives the
+  same loss curve under ZeRO-3 (with chunks 2 and activation offload) as under ZeRO-1 (1e-5
+  relative), and a ZeRO-3 run resumed from its step-2
   checkpoint (the later checkpoint removed, as if killed after step 3) repeats steps 3-4 bitwise.
 """
 import copy
@@ -44,12 +46,13 @@ def full_grads(opt):
 
 
 def check_zero3(rank, world, ulysses, ring, variant, seed, base_model, args=C.ARGS, checkpointing='none', chunks=1,
-                loss='chunked', L=64, b=1):
+                loss='chunked', L=64, b=1, offload_activations=False):
     mesh = build_mesh(world, rank, ulysses, ring)
     dp = mesh.dp
     full = C.random_batch(seed, b * dp, L, args.vocab)
     ref_logits, ref_loss, ref_grads = C.reference(copy.deepcopy(base_model), full)
-    model = parallelize(copy.deepcopy(base_model), mesh, variant, checkpointing, chunks=chunks)
+    model = parallelize(copy.deepcopy(base_model), mesh, variant, checkpointing, chunks=chunks,
+                        offload_activations=offload_activations)
     opt = ZeroAdamW(model, 3, TCFG, dist.group.WORLD, world, rank)
     assert all(p.numel() == 0 for p in model.parameters())  # sharded: nothing full at rest
     sl = slice(mesh.dp_rank * b, (mesh.dp_rank + 1) * b)
@@ -109,18 +112,21 @@ def _world_4(rank, world, tmp):
     check_zero3(rank, world, 1, 2, 'zigzag', 703, model, checkpointing='selective')  # dp 2 x ring 2
     check_zero3(rank, world, 1, 1, 'zigzag', 704, model, checkpointing='full', chunks=2)  # dp 4
     check_zero3(rank, world, 2, 2, 'zigzag', 705, model, chunks=2)
+    check_zero3(rank, world, 2, 2, 'zigzag', 707, model, checkpointing='full', offload_activations=True)
     tied = C.ModelArgs(**{**C.ARGS.__dict__, 'tie_embeddings': True, 'qkv_bias': True})
     check_zero3(rank, world, 2, 1, 'zigzag', 706, C.base(tied, seed=5), args=tied, loss='materialized')
 
     z1 = _train(rank, world, _tiny_cfg(zero=1), os.path.join(tmp, 'z1'))
+    # ZeRO-3 composed with FPDT chunks and activation offload (the fixture checkpoints fully).
+    z3_cfg = _tiny_cfg(zero=3, chunks=2, offload={'optimizer': False, 'params': False, 'activations': True})
     z3_dir = os.path.join(tmp, 'z3')
-    z3 = _train(rank, world, _tiny_cfg(zero=3), z3_dir)
+    z3 = _train(rank, world, z3_cfg, z3_dir)
     assert sorted(z1) == sorted(z3) == [1, 2, 3, 4]
     for s in z1:
         assert abs(z3[s] - z1[s]) <= 1e-5 * abs(z1[s]), (s, z3[s], z1[s])
     if rank == 0:  # "killed" after step 3: the newest complete checkpoint is step 2
         shutil.rmtree(os.path.join(z3_dir, 'checkpoints', 'step-4'))
-    resumed = _train(rank, world, _tiny_cfg(zero=3), z3_dir, resume=True)
+    resumed = _train(rank, world, z3_cfg, z3_dir, resume=True)
     for s in (3, 4):
         assert resumed[s] == z3[s], (s, resumed[s], z3[s])  # bitwise
 

@@ -1,8 +1,13 @@
-"""Optimizer-state offload (parallel.offload.optimizer): master weights and AdamW moments in host
-memory, the update computed there. Forced on here on CPU (the trainer enables it on GPU only,
+"""Offload. Optimizer states (parallel.offload.optimizer): master weights and AdamW moments in
+host memory, the update computed there. Forced on here on CPU (the trainer enables it on GPU only,
 where it moves memory; on CPU the states are in host memory already): the weights after a few
 steps are bitwise those of the on-device optimizer, for ZeRO 0, 1 and 3, fp32 and bf16, and the
-optimizer bytes are reported as host bytes."""
+optimizer bytes are reported as host bytes.
+Activations (parallel.offload.activations): checkpointed region inputs kept in host memory; the
+gradients of every parameter equal the single-process model's, for full and selective
+checkpointing, under ZeRO 1 and ZeRO 3 (the SP layouts run in test_zero3.py)."""
+import copy
+
 import pytest
 import torch
 
@@ -51,3 +56,37 @@ def test_offloaded_optimizer_steps_bitwise_like_on_device(stage, dtype):
     for n in ref:
         assert torch.equal(got[n], ref[n]), n
     assert terms['optimizer'] == 0 and terms['optimizer_host'] >= ref_terms['optimizer']
+
+
+@pytest.mark.parametrize('policy,stage', [('full', 1), ('selective', 1), ('full', 3), ('selective', 3)])
+def test_activation_offload_grads(policy, stage):
+    import sp_cases as C
+    from spindle.parallel.mesh import build_mesh
+    from spindle.parallel.parallelize import parallelize
+    from spindle.train.loss import materialized_head_loss
+    base = C.base(seed=4)
+    batch = C.random_batch(8, 2, 32, C.ARGS.vocab)
+    _, ref_loss, ref_grads = C.reference(copy.deepcopy(base), batch)
+    model = parallelize(copy.deepcopy(base), build_mesh(1, 0, 1, 1), 'zigzag', policy, offload_activations=True)
+    opt = ZeroAdamW(model, stage, TCFG)
+    tokens, labels, weights, doc, pos = batch
+    ctx = C.AttnContext.single(torch.arange(32).expand(2, 32), doc)
+    loss = model.head_loss(model.trunk(tokens, pos, ctx), labels, weights, materialized_head_loss) / weights.sum()
+    loss.backward()
+    C.close(loss.detach(), ref_loss, 'loss')
+    if stage == 3:
+        grads, off = {}, 0
+        for u in opt.units:
+            for n, (a, b), shape in zip(u.names, u.offsets, u.shapes):
+                grads[n] = opt.grad_acc[off + a:off + b].view(shape)
+            off += u.shard
+    else:
+        grads = {n: p.grad for n, p in model.named_parameters()}
+    for n, g in ref_grads.items():
+        C.close(grads[n], g, f'{policy} zero {stage} {n}')
+
+
+def test_activation_offload_needs_checkpointing():
+    from spindle.parallel.parallelize import apply_checkpointing
+    with pytest.raises(ValueError, match='needs parallel.checkpointing full or selective'):
+        apply_checkpointing(Llama(ARGS), 'none', offload_activations=True)

@@ -37,13 +37,14 @@ def config_hash(cfg):
 
 
 def check_supported(cfg, device):
-    off = cfg['parallel']['offload']
+    p = cfg['parallel']
+    off = p['offload']
     if off['params']:
         raise ValueError('parallel.offload.params: parameter offload is not implemented by this runtime (ZeRO-3 keeps '
                          '1/world of the weights on each device instead); set it to false')
-    if off['activations']:
-        raise ValueError('parallel.offload.activations: activation offload is not implemented by this runtime; '
-                         'set it to false')
+    if off['activations'] and p['checkpointing'] == 'none':
+        raise ValueError('parallel.offload.activations moves what checkpointing keeps to host memory: it needs '
+                         'parallel.checkpointing full or selective')
 
 
 class Trainer:
@@ -62,8 +63,9 @@ class Trainer:
         model = Llama(self.args)
         dtype = torch.bfloat16 if t['precision'] == 'bf16' else torch.float32
         model = model.to(device=proc.device, dtype=dtype)
+        # Activation offload keeps checkpointed inputs in host memory (on CPU: where they are).
         self.model = parallelize(model, self.mesh, p['ring_variant'], p['checkpointing'], device=proc.device,
-                                 chunks=p['chunks'])
+                                 chunks=p['chunks'], offload_activations=p['offload']['activations'])
         # Optimizer offload moves states to host memory; on CPU they are there already (no-op).
         offload = p['offload']['optimizer'] and proc.device.type == 'cuda'
         self.opt = ZeroAdamW(self.model, p['zero'], t, self.mesh.world_group, proc.world, proc.rank, offload=offload)

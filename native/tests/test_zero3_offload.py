@@ -90,3 +90,46 @@ def test_activation_offload_needs_checkpointing():
     from spindle.parallel.parallelize import apply_checkpointing
     with pytest.raises(ValueError, match='needs parallel.checkpointing full or selective'):
         apply_checkpointing(Llama(ARGS), 'none', offload_activations=True)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('stage', [1, 3])
+def test_gpu_offloads_with_chunks_match_cpu(stage):
+    """On a GPU (fp32, math kernel): optimizer and activation offload with FPDT chunks 2 and full
+    checkpointing give the CPU model's gradients; the optimizer states live in pinned host memory
+    and the step publishes the host master weights to the device."""
+    import sp_cases as C
+    from spindle.parallel.layout import attn_context
+    from spindle.parallel.mesh import build_mesh
+    from spindle.parallel.parallelize import parallelize
+    from spindle.train.loss import head_loss_fn
+    dev = torch.device('cuda')
+    base = C.base(seed=12)
+    batch = C.random_batch(13, 2, 64, C.ARGS.vocab)
+    _, ref_loss, ref_grads = C.reference(copy.deepcopy(base), batch)
+    mesh = build_mesh(1, 0, 1, 1)
+    model = parallelize(copy.deepcopy(base).to(dev), mesh, 'zigzag', 'full', kernel_name='math', device=dev, chunks=2,
+                        offload_activations=True)
+    opt = ZeroAdamW(model, stage, TCFG, offload=True)
+    tokens, labels, weights, doc, pos = (t.to(dev) for t in batch)
+    ctx, idx = attn_context(doc, mesh, 'zigzag', 2)
+    s = model.head_loss(model.trunk(tokens[:, idx], pos[:, idx], ctx), labels[:, idx], weights[:, idx],
+                        head_loss_fn('chunked', 32))
+    (s / weights.sum()).backward()
+    C.close((s / weights.sum()).detach().cpu(), ref_loss, 'loss', rtol=1e-4)
+    if stage == 3:
+        grads, off = {}, 0
+        for u in opt.units:
+            for n, (a, b), shape in zip(u.names, u.offsets, u.shapes):
+                grads[n] = opt.grad_acc[off + a:off + b].view(shape)
+            off += u.shard
+    else:
+        grads = {n: p.grad for n, p in model.named_parameters()}
+    for n, g in ref_grads.items():
+        C.close(grads[n].cpu(), g, f'gpu zero {stage} {n}', rtol=1e-4)
+    opt.after_micro_step()
+    opt.step(TCFG['lr'])
+    assert opt.master.device.type == 'cpu' and opt.master.is_pinned() and opt.exp_avg.device.type == 'cpu'
+    compute = opt.local if stage == 3 else opt.flat[opt.lo:opt.hi]
+    assert compute.device.type == 'cuda' and torch.equal(compute.cpu(), opt.master)

@@ -142,6 +142,46 @@ test.describe('on this computer', () => {
     await expect(row.locator('.run-loss')).not.toBeEmpty();
     await page.screenshot({ path: testInfo.outputPath('run-succeeded.png'), fullPage: false });
     expect(runtimeProcesses(runId)).toEqual([]);
+
+    // Hovering the loss chart reads exact values at that step.
+    const plot = chart.locator('.chart-plot');
+    const box = (await plot.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.5);
+    const card = page.locator('.hovercard');
+    await expect(card).toContainText(/step \d+/);
+    await expect(card.locator('.hovercard-value').first()).toHaveText(/^\d+\.\d+$/);
+
+    // Measured next to predicted: memory per rank, term by term.
+    const memory = page.getByTestId('chart-memory');
+    await memory.scrollIntoViewIfNeeded();
+    await expect(memory.locator('table.terms tbody tr').first()).toBeVisible();
+    await page.screenshot({ path: testInfo.outputPath('run-memory.png') });
+
+    // A second, shorter run from the same config ("Launch again"), overlaid on the first.
+    await page.getByRole('button', { name: 'Launch again…' }).click();
+    const editor = page.getByLabel('Run config (YAML)');
+    await editor.fill(
+      (await editor.inputValue())
+        .replace(/steps: 40\b/, 'steps: 12')
+        .replace(/^name: .*$/m, 'name: tiny-again')
+        .replace(/lr: [0-9.e-]+/, 'lr: 1.0e-3'),
+    );
+    const againId = await launch(page);
+    await expect(page.locator('.run-view [data-testid=run-status]')).toHaveAttribute(
+      'data-status',
+      'succeeded',
+      { timeout: 100_000 },
+    );
+    await page.getByRole('checkbox', { name: new RegExp(`^Compare tiny-llama-cpu`) }).check();
+    const legend = page.getByRole('list', { name: 'Runs on the charts' });
+    await expect(legend.getByRole('listitem')).toHaveCount(2);
+    await expect(legend).toContainText('tiny-again');
+    await expect(legend).toContainText('tiny-llama-cpu');
+    const box2 = (await plot.boundingBox())!;
+    await page.mouse.move(box2.x + box2.width * 0.3, box2.y + box2.height * 0.5);
+    await expect(card.locator('.hovercard-row')).toHaveCount(2);
+    await page.screenshot({ path: testInfo.outputPath('runs-compared.png') });
+    expect(againId).not.toBe(runId);
   });
 
   test('stop a running run from the UI: it ends stopped and leaves no runtime process', async ({

@@ -134,7 +134,10 @@ function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: Pan
                   name={`rank ${m.rank}${m.node !== null ? ` (node ${m.node})` : ''}`}
                   stroke={rankColor(m.rank)}
                   strokeWidth={1.5}
-                  dot={false}
+                  // A run that reports memory once or twice still shows where.
+                  dot={
+                    m.steps.length <= 3 ? { r: 3, fill: rankColor(m.rank), strokeWidth: 0 } : false
+                  }
                   connectNulls
                   isAnimationActive={false}
                 />

@@ -52,8 +52,30 @@ export const MemoryEvent = z.object({
   rank: z.number().int().nonnegative(),
   node: z.number().int().nonnegative().optional(),
   terms: z.record(z.string(), z.number().nonnegative()),
-  cuda: z.object({ max_allocated: z.number(), reserved: z.number() }).nullable().optional(),
+  cuda: z
+    .object({
+      max_allocated: z.number(),
+      reserved: z.number(),
+      max_reserved: z.number().optional().describe('peak reserved by the caching allocator during the measured step'),
+      device_used: z.number().optional().describe('whole device in use (CUDA context, libraries, NCCL, the pool)'),
+    })
+    .nullable()
+    .optional(),
   rss_bytes: z.number().nonnegative().nullable().optional(),
+  // The runtime's memory accounting (native/spindle/accounting, docs/planner.md §2.3): `terms` are
+  // then every measured term at the moment `phase`, `phases` has both moments the planner defines.
+  phase: z.enum(['loss', 'layer_backward']).optional(),
+  phases: z.record(z.string(), z.record(z.string(), z.number())).optional(),
+  saved: z
+    .object({
+      layers: z.array(z.number().nonnegative()).describe('bytes each block keeps for backward'),
+      embedding: z.number().nonnegative(),
+      head: z.number().nonnegative().describe('kept by the final norm, LM head and loss'),
+      remat: z.number().nonnegative().describe("the last block's recompute, at layer_backward"),
+      rope: z.number().nonnegative(),
+    })
+    .optional(),
+  peaks: z.record(z.string(), z.number()).nullable().optional().describe('allocated bytes at each moment and over the step'),
 });
 
 export const CheckpointEvent = z.object({

@@ -3,6 +3,7 @@
 import { resolveArchitecture, type RunConfig } from '../config';
 import { calibrationFor, gpuSpec, type Calibration, type GpuSpec } from './catalog';
 import { modelShape, type ModelShape } from './shape';
+import { torchBehaviour, type TorchBehaviour } from './torch';
 
 export interface PlanOptions {
   /** Fill max_seq_len for every returned layout. */
@@ -21,6 +22,12 @@ export interface PlanOptions {
    */
   loss?: 'chunked' | 'materialized';
   lossChunkTokens?: number;
+  /**
+   * The PyTorch version the run uses (e.g. "2.4.1", "1.13.0"): what autograd keeps for backward
+   * differs between versions (torch.ts). Default: a 2.x release, as on GPU nodes; comparisons
+   * with a run pass the run's own version (run_start.versions.torch).
+   */
+  torch?: string;
   /**
    * Relative band within which step times per token count as equal and memory headroom decides
    * (default 0.01). 0 ranks by time alone.
@@ -56,6 +63,7 @@ export interface PlanContext {
   gpu: GpuSpec;
   cal: Calibration;
   bytes: ByteWidths;
+  torch: TorchBehaviour;
   precision: 'bf16' | 'fp32';
   nodes: number;
   gpusPerNode: number;
@@ -84,6 +92,7 @@ export function planContext(config: RunConfig, opts: PlanOptions = {}): PlanCont
     gpu,
     cal: calibrationFor(gpu.id, opts.calibration),
     bytes: byteWidths(precision),
+    torch: torchBehaviour(opts.torch),
     precision,
     nodes: config.cluster.nodes,
     gpusPerNode: config.cluster.gpus_per_node,

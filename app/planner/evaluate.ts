@@ -6,7 +6,7 @@ import type { PlanContext } from './context';
 import { memoryEstimate, type MemoryEstimate } from './memory';
 import { placement, type Placement } from './placement';
 import { checkRules, type RuleCheck } from './rules';
-import { COMM_KINDS, MEMORY_TERMS, type CommKind, type LayoutChoice, type LayoutPlan } from './types';
+import { COMM_KINDS, MEMORY_TERMS, type CommKind, type LayoutChoice, type LayoutPlan, type MemoryTerm } from './types';
 import { formatBytes } from './units';
 
 export interface Evaluation {
@@ -153,6 +153,12 @@ export function memoryReason(ctx: PlanContext, ev: Evaluation): string | null {
   );
 }
 
+function ceilTerms(terms: Record<MemoryTerm, number>): Record<MemoryTerm, number> {
+  const out = {} as Record<MemoryTerm, number>;
+  for (const t of MEMORY_TERMS) out[t] = Math.ceil(terms[t]);
+  return out;
+}
+
 export function toLayoutPlan(ctx: PlanContext, ev: Evaluation, maxSeqLen: number | null = null): LayoutPlan {
   const l = ev.choice;
   const ga = ctx.gradAccum;
@@ -203,6 +209,11 @@ export function toLayoutPlan(ctx: PlanContext, ev: Evaluation, maxSeqLen: number
       capacity_bytes: ctx.capacityBytes,
       breakdown,
       peak_phase: ev.mem.phase,
+      phases: {
+        loss: ceilTerms(ev.mem.phases.loss),
+        layer_backward: ceilTerms(ev.mem.phases.layer_backward),
+      },
+      saved: { per_layer: Math.ceil(ev.mem.savedPerLayer), embedding: Math.ceil(ev.mem.savedEmbedding), remat: Math.ceil(ev.mem.remat) },
       host_bytes: Math.ceil(ev.mem.hostBytesPerGpu * Math.min(ctx.gpusPerNode, l.ulysses * l.ring * l.dp)),
     },
     comm: { bytes_per_step: bytes, time_s: ev.commExposedS, overlapped_s: overlapped, by_kind: byKind },

@@ -10,3 +10,18 @@ export { modelShape, type ModelShape } from './shape';
 export { gpuCatalog, gpuSpec, calibrationEntries, calibrationFor, CALIBRATION_KEYS, type GpuSpec, type Calibration, type CalibrationKey } from './catalog';
 export { formatBytes, formatSeconds, formatCount, formatTokens } from './units';
 export { formatPlanTable } from './table';
+export { torchBehaviour, DEFAULT_TORCH, type TorchBehaviour } from './torch';
+export {
+  compareMemory,
+  planForRun,
+  runLayout,
+  memoryEvents,
+  formatCompareTable,
+  formatError,
+  formatBytesPrecise,
+  DEFAULT_TOLERANCES,
+  type Comparison,
+  type CompareRow,
+  type CompareOptions,
+  type ComparePhase,
+} from './compare';

@@ -44,6 +44,11 @@ export interface LayoutPlan extends LayoutChoice {
     breakdown: Record<MemoryTerm, number>;
     /** Which moment of the step the peak falls in (see docs/planner.md §2). */
     peak_phase: 'loss' | 'layer_backward';
+    /** Every term at each of the two moments (breakdown is the peak_phase one). */
+    phases: Record<'loss' | 'layer_backward', Record<MemoryTerm, number>>;
+    /** Saved-for-backward bytes as the runtime reports them: one layer, the embedding, the
+     * last layer's recompute (at layer_backward). */
+    saved: { per_layer: number; embedding: number; remat: number };
     /** Host (CPU) memory per node for offloaded states and activations. */
     host_bytes: number;
   };

@@ -24,7 +24,10 @@ async function call<M extends RequestName>(method: M, params: ParamsOf<M>): Prom
   if (!m.ok) throw Object.assign(new Error(m.error.message), { wire: m.error });
   return m.result as ResultOf<M>;
 }
-async function callError<M extends RequestName>(method: M, params: ParamsOf<M>): Promise<WireError> {
+async function callError<M extends RequestName>(
+  method: M,
+  params: ParamsOf<M>,
+): Promise<WireError> {
   try {
     await call(method, params);
   } catch (e) {
@@ -35,12 +38,22 @@ async function callError<M extends RequestName>(method: M, params: ParamsOf<M>):
 
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'spindle-files-'));
-  ctx = { version: 'test', door: 'serve', dataDir: path.join(tmp, 'data'), startedAt: Date.now(), resourcesDir: repoRoot };
+  ctx = {
+    version: 'test',
+    door: 'serve',
+    dataDir: path.join(tmp, 'data'),
+    startedAt: Date.now(),
+    resourcesDir: repoRoot,
+  };
   const files = filesServices(ctx);
   replies = new Map();
-  conn = new Connection({ requests: files.requests, streams: files.streams } as unknown as Services, 'serve', (m) => {
-    if ('id' in m) replies.set(m.id, m);
-  });
+  conn = new Connection(
+    { requests: files.requests, streams: files.streams } as unknown as Services,
+    'serve',
+    (m) => {
+      if ('id' in m) replies.set(m.id, m);
+    },
+  );
 });
 afterEach(() => {
   conn.close();
@@ -57,13 +70,27 @@ describe('files.read / files.write', () => {
     expect(recent).toEqual([{ path: file, name: 'a.yaml', modifiedAt: r.modifiedAt }]);
     // Persisted in the data dir, so a restarted host (a fresh service) still knows it.
     const again = filesServices(ctx);
-    expect(await again.requests['files.recent']({}, { door: 'serve', signal: new AbortController().signal })).toHaveLength(1);
+    expect(
+      await again.requests['files.recent'](
+        {},
+        { door: 'serve', signal: new AbortController().signal },
+      ),
+    ).toHaveLength(1);
   });
 
   it('names a missing file, a folder and a relative path precisely', async () => {
-    expect(await callError('files.read', { path: path.join(tmp, 'nope.yaml') })).toMatchObject({ code: 'not_found', field: 'path' });
-    expect(await callError('files.read', { path: tmp })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('folder') });
-    expect(await callError('files.read', { path: 'relative/x.yaml' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('absolute') });
+    expect(await callError('files.read', { path: path.join(tmp, 'nope.yaml') })).toMatchObject({
+      code: 'not_found',
+      field: 'path',
+    });
+    expect(await callError('files.read', { path: tmp })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('folder'),
+    });
+    expect(await callError('files.read', { path: 'relative/x.yaml' })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('absolute'),
+    });
   });
 
   it('expands ~ to the home folder', () => {
@@ -87,17 +114,34 @@ describe('files.read / files.write', () => {
     // Another program edits the file; make sure the clock moved so mtimes differ.
     fs.writeFileSync(file, 'theirs\n');
     fs.utimesSync(file, new Date(), new Date(r.modifiedAt + 5000));
-    const err = await callError('files.write', { path: file, text: 'mine\n', expectModifiedAt: r.modifiedAt });
-    expect(err).toMatchObject({ code: 'failed', field: 'expectModifiedAt', message: expect.stringContaining('changed on disk') });
+    const err = await callError('files.write', {
+      path: file,
+      text: 'mine\n',
+      expectModifiedAt: r.modifiedAt,
+    });
+    expect(err).toMatchObject({
+      code: 'failed',
+      field: 'expectModifiedAt',
+      message: expect.stringContaining('changed on disk'),
+    });
     expect(fs.readFileSync(file, 'utf8')).toBe('theirs\n');
-    await call('files.write', { path: file, text: 'mine\n', expectModifiedAt: r.modifiedAt, force: true });
+    await call('files.write', {
+      path: file,
+      text: 'mine\n',
+      expectModifiedAt: r.modifiedAt,
+      force: true,
+    });
     expect(fs.readFileSync(file, 'utf8')).toBe('mine\n');
   });
 
   it('saves again with the time it got back from the last save', async () => {
     const file = path.join(tmp, 'd.yaml');
     const first = await call('files.write', { path: file, text: '1\n' });
-    const second = await call('files.write', { path: file, text: '2\n', expectModifiedAt: first.modifiedAt });
+    const second = await call('files.write', {
+      path: file,
+      text: '2\n',
+      expectModifiedAt: first.modifiedAt,
+    });
     expect(fs.readFileSync(file, 'utf8')).toBe('2\n');
     expect(second.modifiedAt).toBeGreaterThanOrEqual(first.modifiedAt);
   });
@@ -153,9 +197,15 @@ describe('files.recent', () => {
 describe('files.examples', () => {
   it('serves the shipped examples unchanged, with titles from their first comment', async () => {
     const ex = await call('files.examples', {});
-    expect(ex.map((e) => e.name)).toEqual(['llama3-8b-128k.yaml', 'tiny-cpu.yaml', 'two-nodes.yaml']);
+    expect(ex.map((e) => e.name)).toEqual([
+      'llama3-8b-128k.yaml',
+      'tiny-cpu.yaml',
+      'two-nodes.yaml',
+    ]);
     const llama = ex[0];
-    expect(llama.text).toBe(fs.readFileSync(path.join(repoRoot, 'resources', 'examples', 'llama3-8b-128k.yaml'), 'utf8'));
+    expect(llama.text).toBe(
+      fs.readFileSync(path.join(repoRoot, 'resources', 'examples', 'llama3-8b-128k.yaml'), 'utf8'),
+    );
     expect(llama.title).toMatch(/^Planning example: .*Llama-3-8B/);
   });
 

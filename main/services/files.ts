@@ -24,14 +24,25 @@ interface RecentEntry {
 /** "~/x" and absolute paths only: a relative path would depend on where the host was started. */
 export function resolveUserPath(p: string): string {
   const trimmed = p.trim();
-  const expanded = trimmed === '~' || trimmed.startsWith('~/') ? path.join(os.homedir(), trimmed.slice(1)) : trimmed;
-  if (!path.isAbsolute(expanded)) throw new ProtocolError('bad_request', `give an absolute path (or one starting with ~/): ${p}`, 'path');
+  const expanded =
+    trimmed === '~' || trimmed.startsWith('~/')
+      ? path.join(os.homedir(), trimmed.slice(1))
+      : trimmed;
+  if (!path.isAbsolute(expanded))
+    throw new ProtocolError(
+      'bad_request',
+      `give an absolute path (or one starting with ~/): ${p}`,
+      'path',
+    );
   return path.normalize(expanded);
 }
 
 /** Write via a sibling temp file and rename, so readers see the old or the new file, never a torn one. */
 export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
+  );
   const handle = await fs.open(tmp, 'w', 0o644);
   try {
     await handle.writeFile(text, 'utf8');
@@ -53,8 +64,10 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
 function fsError(e: unknown, file: string): ProtocolError {
   const err = e as NodeJS.ErrnoException;
   if (err.code === 'ENOENT') return new ProtocolError('not_found', `no such file: ${file}`, 'path');
-  if (err.code === 'EISDIR') return new ProtocolError('bad_request', `${file} is a folder, not a file`, 'path');
-  if (err.code === 'EACCES' || err.code === 'EPERM') return new ProtocolError('failed', `permission denied: ${file}`, 'path');
+  if (err.code === 'EISDIR')
+    return new ProtocolError('bad_request', `${file} is a folder, not a file`, 'path');
+  if (err.code === 'EACCES' || err.code === 'EPERM')
+    return new ProtocolError('failed', `permission denied: ${file}`, 'path');
   return new ProtocolError('failed', `${file}: ${err.message}`, 'path');
 }
 
@@ -65,7 +78,9 @@ export function exampleTitle(name: string, text: string): string {
   return m ? m[1] : name.replace(/\.ya?ml$/, '');
 }
 
-export function filesServices(ctx: HostContext): AreaServices<typeof filesRequests, typeof filesStreams> {
+export function filesServices(
+  ctx: HostContext,
+): AreaServices<typeof filesRequests, typeof filesStreams> {
   const recentPath = path.join(ctx.dataDir, RECENT_FILE);
   // Requests may interleave (open one file while saving another); the list is updated one at a time.
   let queue: Promise<unknown> = Promise.resolve();
@@ -79,7 +94,9 @@ export function filesServices(ctx: HostContext): AreaServices<typeof filesReques
     try {
       const data = JSON.parse(await fs.readFile(recentPath, 'utf8')) as unknown;
       if (!Array.isArray(data)) return [];
-      return data.filter((e): e is RecentEntry => typeof e?.path === 'string' && typeof e?.openedAt === 'number');
+      return data.filter(
+        (e): e is RecentEntry => typeof e?.path === 'string' && typeof e?.openedAt === 'number',
+      );
     } catch {
       // Missing or unreadable (hand-edited, truncated by a full disk): start a fresh list.
       return [];
@@ -104,8 +121,14 @@ export function filesServices(ctx: HostContext): AreaServices<typeof filesReques
         } catch (e) {
           throw fsError(e, file);
         }
-        if (stat.isDirectory()) throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
-        if (stat.size > MAX_FILE_BYTES) throw new ProtocolError('bad_request', `${file} is ${stat.size} bytes; run configs are at most ${MAX_FILE_BYTES}`, 'path');
+        if (stat.isDirectory())
+          throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
+        if (stat.size > MAX_FILE_BYTES)
+          throw new ProtocolError(
+            'bad_request',
+            `${file} is ${stat.size} bytes; run configs are at most ${MAX_FILE_BYTES}`,
+            'path',
+          );
         let text: string;
         try {
           text = await fs.readFile(file, 'utf8');
@@ -118,16 +141,31 @@ export function filesServices(ctx: HostContext): AreaServices<typeof filesReques
 
       'files.write': async ({ path: given, text, expectModifiedAt, force }) => {
         const file = resolveUserPath(given);
-        if (Buffer.byteLength(text, 'utf8') > MAX_FILE_BYTES) throw new ProtocolError('bad_request', `the text is larger than ${MAX_FILE_BYTES} bytes`, 'text');
+        if (Buffer.byteLength(text, 'utf8') > MAX_FILE_BYTES)
+          throw new ProtocolError(
+            'bad_request',
+            `the text is larger than ${MAX_FILE_BYTES} bytes`,
+            'text',
+          );
         const current = await fs.stat(file).catch((e: NodeJS.ErrnoException) => {
           if (e.code === 'ENOENT') return null;
           throw fsError(e, file);
         });
-        if (current?.isDirectory()) throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
+        if (current?.isDirectory())
+          throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
         // Someone (an editor, git checkout) changed the file after we read it: do not clobber it
         // silently. A file that vanished since is not a conflict; writing recreates it.
-        if (!force && expectModifiedAt !== undefined && current && current.mtimeMs !== expectModifiedAt) {
-          throw new ProtocolError('failed', `${file} changed on disk since it was opened (${new Date(current.mtimeMs).toISOString()})`, 'expectModifiedAt');
+        if (
+          !force &&
+          expectModifiedAt !== undefined &&
+          current &&
+          current.mtimeMs !== expectModifiedAt
+        ) {
+          throw new ProtocolError(
+            'failed',
+            `${file} changed on disk since it was opened (${new Date(current.mtimeMs).toISOString()})`,
+            'expectModifiedAt',
+          );
         }
         try {
           await fs.mkdir(path.dirname(file), { recursive: true });
@@ -147,7 +185,9 @@ export function filesServices(ctx: HostContext): AreaServices<typeof filesReques
         const refs = await Promise.all(
           list.map(async (e) => {
             const stat = await fs.stat(e.path).catch(() => null);
-            return stat?.isFile() ? { path: e.path, name: path.basename(e.path), modifiedAt: stat.mtimeMs } : null;
+            return stat?.isFile()
+              ? { path: e.path, name: path.basename(e.path), modifiedAt: stat.mtimeMs }
+              : null;
           }),
         );
         return refs.filter((r): r is NonNullable<typeof r> => r !== null);

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatPercent, formatSeconds, formatSeqLen, nearestSeqStep, parseSeqLen, SEQ_MAX, SEQ_MIN, SEQ_STEPS } from './format';
+import {
+  formatBytes,
+  formatCount,
+  formatPercent,
+  formatSeconds,
+  formatSeqLen,
+  nearestSeqStep,
+  parseSeqLen,
+  SEQ_MAX,
+  SEQ_MIN,
+  SEQ_STEPS,
+} from './format';
 
 describe('human units', () => {
   it('bytes in binary units', () => {
@@ -30,7 +41,8 @@ describe('sequence lengths', () => {
     expect(formatSeqLen(3000)).toBe('3000');
   });
   it('parses what it formats, plus plain numbers', () => {
-    for (const n of [4096, 131072, 1048576, 1572864, 4194304]) expect(parseSeqLen(formatSeqLen(n))).toBe(n);
+    for (const n of [4096, 131072, 1048576, 1572864, 4194304])
+      expect(parseSeqLen(formatSeqLen(n))).toBe(n);
     expect(parseSeqLen('131,072')).toBe(131072);
     expect(parseSeqLen(' 2m ')).toBe(2097152);
     expect(parseSeqLen('0')).toBeNull();
@@ -40,7 +52,8 @@ describe('sequence lengths', () => {
   it('slider steps run 4k … 4M, increasing, and snap to the nearest step in log space', () => {
     expect(SEQ_STEPS[0]).toBe(SEQ_MIN);
     expect(SEQ_STEPS[SEQ_STEPS.length - 1]).toBe(SEQ_MAX);
-    for (let i = 1; i < SEQ_STEPS.length; i++) expect(SEQ_STEPS[i]).toBeGreaterThan(SEQ_STEPS[i - 1]);
+    for (let i = 1; i < SEQ_STEPS.length; i++)
+      expect(SEQ_STEPS[i]).toBeGreaterThan(SEQ_STEPS[i - 1]);
     expect(SEQ_STEPS[nearestSeqStep(131072)]).toBe(131072);
     expect(SEQ_STEPS[nearestSeqStep(100000)]).toBe(98304);
     expect(SEQ_STEPS[nearestSeqStep(1)]).toBe(SEQ_MIN);

@@ -49,9 +49,18 @@ export function formatPercent(fraction: number, digits = 1): string {
 /** Sequence lengths: 4096 -> "4k", 131072 -> "128k", 1048576 -> "1M", 3000 -> "3000". */
 export function formatSeqLen(n: number): string {
   if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)}M`;
-  if (n >= 1 << 20 && n % (1 << 10) === 0) return `${(n / (1 << 20)).toFixed(2).replace(/\.?0+$/, '')}M`;
+  if (n >= 1 << 20 && n % (1 << 10) === 0)
+    return `${(n / (1 << 20)).toFixed(2).replace(/\.?0+$/, '')}M`;
   if (n >= 1 << 10 && n % (1 << 10) === 0) return `${n / (1 << 10)}k`;
   return String(n);
+}
+
+/** Like formatSeqLen, but rounds odd lengths for reading: 493672 -> "≈482k". */
+export function formatSeqLenApprox(n: number): string {
+  const exact = formatSeqLen(n);
+  if (exact === String(n) && n >= 10 * 1024)
+    return n >= 1 << 20 ? `≈${(n / (1 << 20)).toFixed(2)}M` : `≈${Math.round(n / 1024)}k`;
+  return exact;
 }
 
 /** "128k", "1M", "1.5M", "131072", "131,072" -> tokens; null when it is not a positive length. */
@@ -80,6 +89,7 @@ export const SEQ_STEPS: number[] = (() => {
 export function nearestSeqStep(n: number): number {
   const x = Math.log2(Math.min(Math.max(n, SEQ_MIN), SEQ_MAX));
   let best = 0;
-  for (let i = 1; i < SEQ_STEPS.length; i++) if (Math.abs(Math.log2(SEQ_STEPS[i]) - x) < Math.abs(Math.log2(SEQ_STEPS[best]) - x)) best = i;
+  for (let i = 1; i < SEQ_STEPS.length; i++)
+    if (Math.abs(Math.log2(SEQ_STEPS[i]) - x) < Math.abs(Math.log2(SEQ_STEPS[best]) - x)) best = i;
   return best;
 }

@@ -39,24 +39,36 @@ describe('applyEdits', () => {
   });
 
   it('writes "auto" plain and quotes strings that would read as something else', () => {
-    const out = applyEdits(LLAMA, [{ path: ['parallel', 'zero'], value: 'auto' }, { path: ['name'], value: 'true' }]);
+    const out = applyEdits(LLAMA, [
+      { path: ['parallel', 'zero'], value: 'auto' },
+      { path: ['name'], value: 'true' },
+    ]);
     expect(out).toContain('  zero: auto\n');
     expect(out).toContain('name: "true"\n');
     expect(readValue(out, ['name'])).toBe('true');
   });
 
   it('keeps the quoting style of the value it replaces', () => {
-    expect(applyEdits("gpu: 'a100'\n", [{ path: ['gpu'], value: 'h100-80g' }])).toBe("gpu: 'h100-80g'\n");
-    expect(applyEdits('gpu: "a100"\n', [{ path: ['gpu'], value: 'h100-80g' }])).toBe('gpu: "h100-80g"\n');
+    expect(applyEdits("gpu: 'a100'\n", [{ path: ['gpu'], value: 'h100-80g' }])).toBe(
+      "gpu: 'h100-80g'\n",
+    );
+    expect(applyEdits('gpu: "a100"\n', [{ path: ['gpu'], value: 'h100-80g' }])).toBe(
+      'gpu: "h100-80g"\n',
+    );
   });
 
   it('edits inside flow maps without reflowing them', () => {
     const text = 'cluster: { gpu: cpu, nodes: 2, gpus_per_node: 2 }\n';
-    expect(applyEdits(text, [{ path: ['cluster', 'nodes'], value: 4 }])).toBe('cluster: { gpu: cpu, nodes: 4, gpus_per_node: 2 }\n');
+    expect(applyEdits(text, [{ path: ['cluster', 'nodes'], value: 4 }])).toBe(
+      'cluster: { gpu: cpu, nodes: 4, gpus_per_node: 2 }\n',
+    );
   });
 
   it('adds missing keys and sections, and removes keys, keeping comments', () => {
-    const added = applyEdits(LLAMA, [{ path: ['parallel', 'chunks'], value: 4 }, { path: ['launch', 'target'], value: 'local' }]);
+    const added = applyEdits(LLAMA, [
+      { path: ['parallel', 'chunks'], value: 4 },
+      { path: ['launch', 'target'], value: 'local' },
+    ]);
     expect(readValue(added, ['parallel', 'chunks'])).toBe(4);
     expect(readValue(added, ['launch'])).toEqual({ target: 'local' });
     expect(added).toContain('# Planning example: which SP layout?');
@@ -67,24 +79,46 @@ describe('applyEdits', () => {
   });
 
   it('replaces a preset by an architecture map (structural) and back', () => {
-    const arch = { family: 'llama', layers: 2, hidden: 64, heads: 8, kv_heads: 2, ffn: 176, vocab: 260 };
-    const out = applyEdits(LLAMA, [{ path: ['model', 'preset'], value: undefined }, { path: ['model', 'architecture'], value: arch }]);
+    const arch = {
+      family: 'llama',
+      layers: 2,
+      hidden: 64,
+      heads: 8,
+      kv_heads: 2,
+      ffn: 176,
+      vocab: 260,
+    };
+    const out = applyEdits(LLAMA, [
+      { path: ['model', 'preset'], value: undefined },
+      { path: ['model', 'architecture'], value: arch },
+    ]);
     expect(readValue(out, ['model'])).toEqual({ architecture: arch });
   });
 
   it('does nothing for a value that is already there, or a key already absent', () => {
-    expect(applyEdits(LLAMA, [{ path: ['parallel', 'zero'], value: 3 }, { path: ['nope'], value: undefined }])).toBe(LLAMA);
+    expect(
+      applyEdits(LLAMA, [
+        { path: ['parallel', 'zero'], value: 3 },
+        { path: ['nope'], value: undefined },
+      ]),
+    ).toBe(LLAMA);
   });
 
   it('refuses broken YAML and paths through scalars', () => {
     expect(() => applyEdits('a: [1, 2\n', [{ path: ['a'], value: 1 }])).toThrow(YamlEditError);
-    expect(() => applyEdits('parallel: 4\n', [{ path: ['parallel', 'ulysses'], value: 2 }])).toThrow(/parallel is not a mapping/);
+    expect(() =>
+      applyEdits('parallel: 4\n', [{ path: ['parallel', 'ulysses'], value: 2 }]),
+    ).toThrow(/parallel is not a mapping/);
   });
 });
 
 describe('minimalChange', () => {
   it('finds the smallest replaced span', () => {
-    expect(minimalChange('seq_len: 131072\n', 'seq_len: 1048576\n')).toEqual({ start: 10, end: 15, text: '048576' });
+    expect(minimalChange('seq_len: 131072\n', 'seq_len: 1048576\n')).toEqual({
+      start: 10,
+      end: 15,
+      text: '048576',
+    });
     expect(minimalChange('abc', 'abc')).toBeNull();
     expect(minimalChange('aXb', 'ab')).toEqual({ start: 1, end: 2, text: '' });
     expect(minimalChange('aa', 'aaa')).toEqual({ start: 2, end: 2, text: 'a' });

@@ -3,7 +3,15 @@
 // splice of its source range), so changing a preset and changing it back gives back the very same
 // text. Only structural edits (adding or removing a key) go through the yaml Document API, which
 // keeps comments but re-prints the document.
-import { isMap, isScalar, parseDocument, Scalar, stringify, type Document, type Node as YamlNode } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  parseDocument,
+  Scalar,
+  stringify,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 
 export type YamlPath = readonly string[];
 export interface FieldEdit {
@@ -40,7 +48,8 @@ function formatScalar(value: unknown, like: Scalar): string {
   return stringify(value, { lineWidth: 0 }).trimEnd();
 }
 
-const isScalarValue = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const isScalarValue = (v: unknown) =>
+  v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
 /**
  * Apply edits; returns the new text. Throws YamlEditError when the text is not valid YAML (the
@@ -48,8 +57,10 @@ const isScalarValue = (v: unknown) => v === null || ['string', 'number', 'boolea
  */
 export function applyEdits(text: string, edits: readonly FieldEdit[]): string {
   const doc = parse(text);
-  if (doc.errors.length) throw new YamlEditError(`fix the YAML first: ${doc.errors[0].message.split('\n')[0]}`);
-  if (doc.contents !== null && !isMap(doc.contents)) throw new YamlEditError('the config must be a YAML mapping');
+  if (doc.errors.length)
+    throw new YamlEditError(`fix the YAML first: ${doc.errors[0].message.split('\n')[0]}`);
+  if (doc.contents !== null && !isMap(doc.contents))
+    throw new YamlEditError('the config must be a YAML mapping');
 
   const splices: { start: number; end: number; text: string }[] = [];
   const structural: FieldEdit[] = [];
@@ -57,7 +68,11 @@ export function applyEdits(text: string, edits: readonly FieldEdit[]): string {
     const node = nodeAt(doc, edit.path);
     if (edit.value !== undefined && isScalarValue(edit.value) && isScalar(node) && node.range) {
       if (node.value === edit.value) continue;
-      splices.push({ start: node.range[0], end: node.range[1], text: formatScalar(edit.value, node) });
+      splices.push({
+        start: node.range[0],
+        end: node.range[1],
+        text: formatScalar(edit.value, node),
+      });
     } else if (edit.value === undefined && node === null) {
       continue; // already absent
     } else {
@@ -66,7 +81,8 @@ export function applyEdits(text: string, edits: readonly FieldEdit[]): string {
   }
 
   let out = text;
-  for (const s of splices.sort((a, b) => b.start - a.start)) out = out.slice(0, s.start) + s.text + out.slice(s.end);
+  for (const s of splices.sort((a, b) => b.start - a.start))
+    out = out.slice(0, s.start) + s.text + out.slice(s.end);
   if (structural.length === 0) return out;
 
   const doc2 = splices.length ? parse(out) : doc;
@@ -74,7 +90,8 @@ export function applyEdits(text: string, edits: readonly FieldEdit[]): string {
     // A path through a scalar (e.g. `parallel: 4`) cannot hold a key: say so rather than clobber it.
     for (let i = 1; i < edit.path.length; i++) {
       const parent = nodeAt(doc2, edit.path.slice(0, i));
-      if (parent !== null && !isMap(parent)) throw new YamlEditError(`${edit.path.slice(0, i).join('.')} is not a mapping`);
+      if (parent !== null && !isMap(parent))
+        throw new YamlEditError(`${edit.path.slice(0, i).join('.')} is not a mapping`);
     }
     if (edit.value === undefined) doc2.deleteIn(edit.path);
     else doc2.setIn(edit.path, doc2.createNode(edit.value));
@@ -87,11 +104,17 @@ export function readValue(text: string, path: YamlPath): unknown {
   const doc = parse(text);
   if (doc.errors.length) return undefined;
   const node = nodeAt(doc, path);
-  return node === null ? undefined : (node as { toJSON?: () => unknown }).toJSON?.() ?? (isScalar(node) ? node.value : undefined);
+  return node === null
+    ? undefined
+    : ((node as { toJSON?: () => unknown }).toJSON?.() ??
+        (isScalar(node) ? node.value : undefined));
 }
 
 /** The smallest replacement turning `a` into `b`, so the editor keeps cursor, scroll and undo. */
-export function minimalChange(a: string, b: string): { start: number; end: number; text: string } | null {
+export function minimalChange(
+  a: string,
+  b: string,
+): { start: number; end: number; text: string } | null {
   if (a === b) return null;
   let start = 0;
   const max = Math.min(a.length, b.length);

@@ -21,10 +21,16 @@ describe('editor schema docs', () => {
   });
 
   it('states units and defaults in words', () => {
-    expect(at('training', 'seq_len').markdownDescription).toMatch(/Tokens per sequence.*\n\nType: integer > 0 · Unit: tokens · Required/s);
+    expect(at('training', 'seq_len').markdownDescription).toMatch(
+      /Tokens per sequence.*\n\nType: integer > 0 · Unit: tokens · Required/s,
+    );
     expect(at('training', 'micro_batch').markdownDescription).toContain('Default: `1`');
-    expect(at('parallel', 'ulysses').markdownDescription).toContain('`auto` lets the planner choose');
-    expect(at('parallel', 'checkpointing').markdownDescription).toMatch(/Type: .*`none` \| `full` \| `selective`/);
+    expect(at('parallel', 'ulysses').markdownDescription).toContain(
+      '`auto` lets the planner choose',
+    );
+    expect(at('parallel', 'checkpointing').markdownDescription).toMatch(
+      /Type: .*`none` \| `full` \| `selective`/,
+    );
     expect(at('model', 'preset').markdownDescription).toContain('Optional');
   });
 });

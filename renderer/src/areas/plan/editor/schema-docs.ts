@@ -51,7 +51,12 @@ function describeType(s: JsonSchema): string {
   if (alts) return [...new Set(alts.map(describeType))].join(' | ');
   const t = Array.isArray(s.type) ? s.type.join(' | ') : s.type;
   if (t === 'integer' || t === 'number') {
-    const lo = s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : s.minimum !== undefined ? `≥ ${s.minimum}` : '';
+    const lo =
+      s.exclusiveMinimum !== undefined
+        ? `> ${s.exclusiveMinimum}`
+        : s.minimum !== undefined
+          ? `≥ ${s.minimum}`
+          : '';
     const hi = s.maximum !== undefined && s.maximum < BIG ? `≤ ${s.maximum}` : '';
     const range = [lo, hi].filter(Boolean).join(', ');
     return range ? `${t} ${range}` : t;
@@ -64,7 +69,8 @@ function describeType(s: JsonSchema): string {
 
 function formatDefault(v: unknown): string | null {
   if (v === undefined) return null;
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) return null; // `{}`: each field has its own
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)
+    return null; // `{}`: each field has its own
   return `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
 }
 
@@ -72,7 +78,9 @@ function annotate(s: JsonSchema, path: string[], required: boolean): JsonSchema 
   const out: JsonSchema = { ...s };
   if (s.properties) {
     const req = new Set((s.required as string[] | undefined) ?? []);
-    out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, annotate(v, [...path, k], req.has(k))]));
+    out.properties = Object.fromEntries(
+      Object.entries(s.properties).map(([k, v]) => [k, annotate(v, [...path, k], req.has(k))]),
+    );
   }
   if (s.anyOf) out.anyOf = s.anyOf.map((a) => annotate(a, path, required));
   if (path.length) {
@@ -83,9 +91,20 @@ function annotate(s: JsonSchema, path: string[], required: boolean): JsonSchema 
     if (UNITS[dotted]) facts.push(`Unit: ${UNITS[dotted]}`);
     const def = formatDefault(s.default);
     // A section defaulting to `{}` is filled field by field; say so rather than print `{}`.
-    facts.push(def ? `Default: ${def}` : s.default !== undefined ? 'Defaults: per field' : required ? 'Required' : 'Optional');
+    facts.push(
+      def
+        ? `Default: ${def}`
+        : s.default !== undefined
+          ? 'Defaults: per field'
+          : required
+            ? 'Required'
+            : 'Optional',
+    );
     lines.push(facts.join(' · '));
-    if (s.anyOf?.some((a) => a.const === 'auto')) lines.push('`auto` lets the planner choose the best value for the cluster and sequence length.');
+    if (s.anyOf?.some((a) => a.const === 'auto'))
+      lines.push(
+        '`auto` lets the planner choose the best value for the cluster and sequence length.',
+      );
     out.markdownDescription = lines.join('\n\n');
   }
   return out;

@@ -331,6 +331,22 @@ labTest.describe('on two nodes over SSH', () => {
         expect(download.suggestedFilename()).toMatch(/\.log$/);
         for (const origin of ['node-a/r0', 'node-a/r1', 'node-b/r2', 'node-b/r3'])
           expect(text).toContain(`[${origin}] `);
+        // Search: every rank logged the end of the run; Enter walks the matches.
+        const search = page.getByLabel('Search logs');
+        await search.fill('run succeeded');
+        await search.press('Enter');
+        await expect(page.getByRole('toolbar', { name: 'Log tools' })).toContainText(
+          /\d+ of [4-9]\d*/,
+        );
+        await expect(page.getByRole('button', { name: 'Follow' })).toHaveAttribute(
+          'aria-pressed',
+          'false',
+        );
+        await page.getByRole('button', { name: 'Follow' }).click();
+        await expect(page.getByRole('button', { name: 'Follow' })).toHaveAttribute(
+          'aria-pressed',
+          'true',
+        );
         // Only node-b's lines when filtered to it.
         await page.getByLabel('Filter by node').selectOption('node-b');
         await expect(logs.locator('.xterm-rows')).toContainText('node-b/r');

@@ -4,18 +4,17 @@
 //
 // Other areas hand a config over with `useRuns.getState().launchFromPlan(yaml)`.
 import { create } from 'zustand';
-import type { LaunchPlan, RunStatus, RunSummary } from '../../../../app/protocol/runs';
+import type { LaunchPlan, RunSummary } from '../../../../app/protocol/runs';
 import type { NodeEntry, ProgressEvent } from '../../../../app/protocol/nodes';
 import type { XAxis } from '../../../../app/series';
 import { host, hostLink } from '../../host';
 import { useApp } from '../../state/app';
 import { dropTrace, setSmoothingWeight } from './trace';
+import type { StatusFilter } from './model';
+
+export { ACTIVE, isActive, filterRuns, type StatusFilter } from './model';
 
 export type Target = 'local' | string[];
-export type StatusFilter = 'all' | 'active' | 'finished';
-
-export const ACTIVE: ReadonlySet<RunStatus> = new Set(['starting', 'running', 'stopping']);
-export const isActive = (s: RunStatus) => ACTIVE.has(s);
 
 export interface Draft {
   configYaml: string;
@@ -316,14 +315,3 @@ export const useRuns = create<RunsState>((set, get) => {
     dismissError: () => set({ actionError: null }),
   };
 });
-
-/** Runs matching the list's filter box and status choice. */
-export function filterRuns(runs: RunSummary[], text: string, status: StatusFilter): RunSummary[] {
-  const words = text.toLowerCase().split(/\s+/).filter(Boolean);
-  return runs.filter((r) => {
-    if (status === 'active' && !isActive(r.status)) return false;
-    if (status === 'finished' && isActive(r.status)) return false;
-    const hay = `${r.name} ${r.target} ${r.status} ${r.id}`.toLowerCase();
-    return words.every((w) => hay.includes(w));
-  });
-}

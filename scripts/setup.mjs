@@ -31,7 +31,9 @@ export function ensureNodeModules() {
   const lock = path.join(root, 'package-lock.json');
   if (fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs) return;
   log('installing npm dependencies (Electron binary download skipped)…');
-  run('npm', [process.env.CI ? 'ci' : 'install', '--no-audit', '--no-fund'], { env: { ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
+  // `npm install` honours package-lock.json; `npm ci` would also refuse a lock that lacks other
+  // platforms' optional packages, which some registry mirrors do not serve.
+  run('npm', ['install', '--no-audit', '--no-fund'], { env: { ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
 }
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

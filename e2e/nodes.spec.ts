@@ -134,6 +134,9 @@ test('importing two hosts from an ssh config into a cluster, then probing the cl
 
   // Fit: the two-node CPU example needs 2 nodes × 2 processes; the probed pair has the cores.
   const fit = page.getByTestId('fit-panel');
+  // It follows the document open in Plan until another config is picked.
+  await expect(fit.getByLabel('Config')).toHaveValue('plan');
+  await expect(fit.getByTestId('fit-need')).toContainText(/^needs \d+ nodes? × /);
   await fit.getByLabel('Config').selectOption('example:two-nodes.yaml');
   await expect(fit.getByTestId('fit-need')).toContainText('needs 2 nodes × 2 CPU processes');
   const pairFit = fit.getByTestId('fit-pair');

@@ -1,14 +1,16 @@
-// Which clusters can run a config: one of the shipped examples, planned here. For each cluster:
-// fits or not, and why, with the node names a run config's launch.hosts would list.
+// Which clusters can run a config: the one open in Plan (its planner verdict as Plan shows it),
+// or one of the shipped examples planned here. For each cluster: fits or not, and why, with the
+// node names a run config's launch.hosts would list.
 import { useEffect, useId, useMemo, useState } from 'react';
 import { parseConfigText, type RunConfig } from '../../../../app/config';
 import { gpuCatalog, planConfig, type PlanResult } from '../../../../app/planner';
 import type { NodeEntry } from '../../../../app/protocol/nodes';
 import { host } from '../../host';
+import { usePlan } from '../plan/store';
 import { fitClusters, needOf, type ClusterFit, type Need } from './fit';
 import { formatBytes } from './model';
 
-type Source = { kind: 'example'; name: string };
+type Source = { kind: 'plan' } | { kind: 'example'; name: string };
 interface Example {
   name: string;
   title: string;
@@ -18,6 +20,11 @@ type Planned = { config: RunConfig | null; plan: PlanResult | null; error: strin
 
 export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
   const selectId = useId();
+  const planOpened = usePlan((s) => s.opened);
+  const planFile = usePlan((s) => s.file);
+  const planConfigNow = usePlan((s) => s.planConfig);
+  const planNow = usePlan((s) => s.plan);
+  const planIssues = usePlan((s) => s.issues.length);
   const [examples, setExamples] = useState<Example[]>([]);
   const [source, setSource] = useState<Source | null>(null);
 
@@ -25,10 +32,15 @@ export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
     host.request('files.examples', {}).then(setExamples, () => setExamples([]));
   }, []);
 
-  const effective: Source | null = source ?? (examples[0] ? { kind: 'example', name: examples[0].name } : null);
+  // Follow Plan when it has a document; otherwise the first example.
+  const effective: Source | null = source ?? (planOpened ? { kind: 'plan' } : examples[0] ? { kind: 'example', name: examples[0].name } : null);
 
   const planned: Planned | null = useMemo(() => {
     if (!effective) return null;
+    if (effective.kind === 'plan') {
+      if (!planConfigNow) return { config: null, plan: null, error: planIssues ? 'The config in Plan has errors; fix them to see which clusters fit.' : 'Plan has no valid config yet.' };
+      return { config: planConfigNow, plan: planNow, error: null };
+    }
     const ex = examples.find((e) => e.name === effective.name);
     if (!ex) return null;
     const parsed = parseConfigText(ex.text);
@@ -39,11 +51,11 @@ export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
     } catch (e) {
       return { config: parsed.config, plan: null, error: (e as Error).message };
     }
-  }, [effective?.name, examples]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [effective?.kind, effective?.kind === 'example' ? effective.name : '', planConfigNow, planNow, planIssues, examples]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const need: Need | null = planned?.config ? needOf(planned.config, planned.plan, gpuCatalog) : null;
   const fits: ClusterFit[] = need ? fitClusters(nodes, need, gpuCatalog) : [];
-  const value = effective ? `example:${effective.name}` : '';
+  const value = effective ? (effective.kind === 'plan' ? 'plan' : `example:${effective.name}`) : '';
 
   return (
     <section className="fit" aria-labelledby={`${selectId}-title`} data-testid="fit-panel">
@@ -57,9 +69,10 @@ export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
           value={value}
           onChange={(e) => {
             const v = e.target.value;
-            setSource({ kind: 'example', name: v.slice('example:'.length) });
+            setSource(v === 'plan' ? { kind: 'plan' } : { kind: 'example', name: v.slice('example:'.length) });
           }}
         >
+          {planOpened ? <option value="plan">{`Plan: ${planFile?.name ?? 'untitled'}`}</option> : null}
           {examples.length ? (
             <optgroup label="Examples">
               {examples.map((e) => (

@@ -20,6 +20,11 @@ export const layerRules = [
     rules: { 'no-restricted-imports': ['error', { patterns: [intoLayer('main', 'renderer'), noIo] }] },
   },
   {
+    // Tests of the pure core may read fixtures from disk; they still may not reach up a layer.
+    files: ['app/**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoLayer('main', 'renderer')] }] },
+  },
+  {
     files: ['renderer/**/*.{ts,tsx}'],
     rules: { 'no-restricted-imports': ['error', { patterns: [intoLayer('main'), noIo] }] },
   },

@@ -8,12 +8,11 @@ import { createServices } from './services';
 function pair() {
   const services = createServices({ version: '9.9.9', door: 'serve', dataDir: '/tmp/spindle-test', startedAt: 1, resourcesDir: process.cwd() });
   const sent: HostMessage[] = [];
-  let client: ProtocolClient;
-  const conn = new Connection(services, 'serve', (m) => {
+  const conn: Connection = new Connection(services, 'serve', (m) => {
     sent.push(m);
-    client?.receive(m);
+    client.receive(m);
   });
-  client = new ProtocolClient((m) => void conn.receive(m));
+  const client = new ProtocolClient((m) => void conn.receive(m));
   return { conn, client, sent };
 }
 

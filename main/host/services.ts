@@ -1,6 +1,6 @@
 // Joins every area's handlers into the one set of services all three doors share.
 import os from 'node:os';
-import { PROTOCOL_VERSION, hostRequests, hostStreams } from '../../app/protocol';
+import { PROTOCOL_VERSION, type hostRequests, type hostStreams } from '../../app/protocol';
 import { filesServices } from '../services/files';
 import { nodesServices } from '../services/nodes';
 import { promptsServices } from '../services/prompts';

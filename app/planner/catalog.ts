@@ -63,6 +63,17 @@ export const CALIBRATION_KEYS = [
 export type CalibrationKey = (typeof CALIBRATION_KEYS)[number];
 export type Calibration = Record<CalibrationKey, number>;
 
+/** Where a by_gpu figure was measured: the machine, the day and the command that produced it. */
+const Measurement = z
+  .object({
+    value: z.number().nonnegative(),
+    machine: z.string().min(1),
+    date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    command: z.string().min(1),
+    how: z.string().min(1),
+  })
+  .strict();
+
 const CalibrationEntry = z
   .object({
     value: z.number().nonnegative(),
@@ -70,6 +81,8 @@ const CalibrationEntry = z
     unit: z.string(),
     description: z.string().min(1),
     source: z.string().min(1),
+    /** Measured figures by GPU id (native/spindle/accounting/calibrate.py --write records them). */
+    measured: z.record(z.string(), Measurement).optional(),
   })
   .strict();
 export type CalibrationEntry = z.infer<typeof CalibrationEntry>;
@@ -94,6 +107,12 @@ export const calibrationEntries: Record<CalibrationKey, CalibrationEntry> = (() 
   for (const [k, entry] of Object.entries(file.entries)) {
     for (const gpu of Object.keys(entry.by_gpu ?? {})) {
       if (!gpuCatalog[gpu]) throw new Error(`resources/calibration.json: ${k}.by_gpu names unknown GPU "${gpu}"`);
+    }
+    // A recorded measurement is the figure the planner uses for that GPU, not a note beside it.
+    for (const [gpu, m] of Object.entries(entry.measured ?? {})) {
+      if (entry.by_gpu?.[gpu] !== m.value) {
+        throw new Error(`resources/calibration.json: ${k}.measured.${gpu} is ${m.value} but by_gpu.${gpu} is ${entry.by_gpu?.[gpu]}`);
+      }
     }
   }
   return file.entries as Record<CalibrationKey, CalibrationEntry>;

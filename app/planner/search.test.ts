@@ -224,9 +224,17 @@ describe('catalogs and table', () => {
 
   it('every calibration constant is documented with a source and can be overridden per GPU and per call', () => {
     for (const k of CALIBRATION_KEYS) {
-      expect(calibrationEntries[k].source).toMatch(/default awaiting measurement/);
-      expect(calibrationEntries[k].description.length).toBeGreaterThan(10);
+      const e = calibrationEntries[k];
+      // No GPU has been calibrated yet; figures that were measured (CPU) carry how, where and when.
+      expect(e.source).toMatch(/default awaiting measurement/);
+      expect(e.description.length).toBeGreaterThan(10);
+      for (const [gpu, m] of Object.entries(e.measured ?? {})) {
+        expect(e.by_gpu![gpu]).toBe(m.value);
+        expect(m.command).toMatch(/spindle\.accounting\.calibrate/);
+        expect(m.machine.length).toBeGreaterThan(5);
+      }
     }
+    expect(Object.keys(calibrationEntries.framework_bytes.measured ?? {})).toEqual(['cpu']);
     expect(calibrationFor('cpu').framework_bytes).toBe(calibrationEntries.framework_bytes.by_gpu!.cpu);
     expect(calibrationFor('h100-80g').framework_bytes).toBe(calibrationEntries.framework_bytes.value);
     expect(calibrationFor('h100-80g', { framework_bytes: 7 }).framework_bytes).toBe(7);

@@ -136,6 +136,8 @@ export function compareMemory(plan: LayoutPlan, events: Measured[] | RunEvent[],
     rows.push({ phase, term, predicted: p, measured, error, tolerance, ok, ...(note ? { note } : {}) });
   };
 
+  const start = (events as RunEvent[]).find((e) => 'type' in e && e.type === 'run_start');
+  const onCpu = start?.type === 'run_start' && start.device === 'cpu';
   const hasPhases = mem.some((e) => e.phases);
   for (const phase of ['loss', 'layer_backward'] as const) {
     const predicted = plan.memory.phases[phase];
@@ -145,7 +147,13 @@ export function compareMemory(plan: LayoutPlan, events: Measured[] | RunEvent[],
       else measured = phase === 'loss' ? maxOf(mem.map((e) => e.terms[term])) : null; // older runtimes: states only
       if (measured === null && ['framework', 'nccl', 'fragmentation'].includes(term)) continue; // calibrated, shown below
       if (measured === null && predicted[term] === 0) continue;
-      add(phase, term, predicted[term], measured);
+      const note =
+        phase === 'layer_backward' && term === 'workspace'
+          ? onCpu
+            ? "in-layer transients with SP staging; on CPU the math attention kernel's score matrices, which the planner does not model"
+            : 'in-layer transients with SP staging'
+          : undefined;
+      add(phase, term, predicted[term], measured, note);
     }
   }
   // Saved activations in detail: every layer, the embedding, the recompute.
@@ -154,7 +162,8 @@ export function compareMemory(plan: LayoutPlan, events: Measured[] | RunEvent[],
   for (let i = 0; i < nLayers; i++) add('loss', `activations: layer ${i}`, plan.memory.saved.per_layer, maxOf(layers.map((l) => l[i])));
   if (mem.some((e) => e.saved)) {
     add('loss', 'activations: embedding', plan.memory.saved.embedding, maxOf(mem.map((e) => e.saved?.embedding)));
-    add('layer_backward', 'activations: recompute', plan.memory.saved.remat, maxOf(mem.map((e) => e.saved?.remat)));
+    const remat = maxOf(mem.map((e) => e.saved?.remat));
+    if (plan.memory.saved.remat > 0 || (remat ?? 0) > 0) add('layer_backward', 'activations: recompute', plan.memory.saved.remat, remat);
   }
   // Whole-step figures: the allocator's peak against the planner's allocated bytes at its peak.
   const b = plan.memory.breakdown;
@@ -162,7 +171,8 @@ export function compareMemory(plan: LayoutPlan, events: Measured[] | RunEvent[],
   const cudaPeak = maxOf(mem.map((e) => e.cuda?.max_allocated));
   const stepPeak = cudaPeak ?? maxOf(mem.map((e) => e.peaks?.step));
   if (stepPeak !== null) {
-    add('step', 'allocated', allocated, stepPeak, cudaPeak !== null ? 'CUDA max_memory_allocated' : 'CPU allocations (profiler), plus the states');
+    const what = cudaPeak !== null ? 'CUDA max_memory_allocated over the first step' : 'CPU: allocations over the first step (profiler) plus the states';
+    add('step', 'allocated', allocated, stepPeak, `${what}; the planner's allocated bytes at its peak moment (the optimizer step is not a modelled moment)`);
   }
   const used = maxOf(mem.map((e) => (e.cuda?.device_used != null && e.cuda.reserved != null ? e.cuda.device_used - e.cuda.reserved : null)));
   if (used !== null) add('step', 'framework + nccl', b.framework + b.nccl, used, 'device used - reserved, after the first step');

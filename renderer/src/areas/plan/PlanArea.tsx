@@ -115,7 +115,7 @@ function FileBar() {
   const dirty = usePlan(isDirty);
   const planning = useSlowPlanning();
   const planMs = usePlan((s) => s.planMs);
-  const lastUpdateMs = usePlan((s) => s.lastUpdateMs);
+  const issueCount = usePlan((s) => s.issues.length);
   const busy = usePlan((s) => s.busy);
   const [help, setHelp] = useState(false);
   const name = file?.name ?? 'untitled.yaml';
@@ -164,11 +164,12 @@ function FileBar() {
       >
         {planning ? (
           <span className="spinner-text">Planning…</span>
+        ) : issueCount > 0 ? (
+          <span className="bad">
+            {issueCount} problem{issueCount > 1 ? 's' : ''} in the config
+          </span>
         ) : planMs ? (
-          <>
-            planned in {planMs.plan.toFixed(1)} ms
-            {lastUpdateMs !== null ? ` · table ${lastUpdateMs.toFixed(1)} ms after the edit` : ''}
-          </>
+          <>planned in {planMs.plan.toFixed(1)} ms</>
         ) : null}
       </span>
       <div className="help-wrap">

@@ -96,7 +96,7 @@ function AutoSelect({
     >
       {all.map((o) => (
         <option key={String(o)} value={String(o)}>
-          {o === 'auto' ? 'auto' : format(o)}
+          {o === 'auto' ? 'auto' : o === null ? '(empty)' : format(o)}
         </option>
       ))}
     </select>

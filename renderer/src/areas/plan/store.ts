@@ -80,7 +80,6 @@ interface PlanState {
   sweepRequest: { seq: number; key: string; seqLen: number } | null;
   sweepError: string | null;
   controlError: string | null;
-  lastUpdateMs: number | null;
 
   recent: RecentFile[];
   examples: Example[];
@@ -101,7 +100,6 @@ interface PlanState {
   loadLists(): Promise<void>;
   setDialog(d: Dialog): void;
   dismissNotice(): void;
-  recordUpdate(ms: number): void;
 }
 
 /** Sequence lengths of the sweep chart: powers of two from 4k to 4M, plus the configured one. */
@@ -187,7 +185,6 @@ export const usePlan = create<Internal>((set, get) => ({
   sweepRequest: null,
   sweepError: null,
   controlError: null,
-  lastUpdateMs: null,
   recent: [],
   examples: [],
   dialog: null,
@@ -417,7 +414,6 @@ export const usePlan = create<Internal>((set, get) => ({
   // A dialog starts clean: an old notice would otherwise show up inside it as if it were new.
   setDialog: (dialog) => set(dialog ? { dialog, notice: null } : { dialog }),
   dismissNotice: () => set({ notice: null }),
-  recordUpdate: (ms) => set({ lastUpdateMs: ms, settled: null }),
 }));
 
 const DEFAULT_DIR: Record<SortKey, 'asc' | 'desc'> = {

@@ -18,8 +18,9 @@ function toMarkers(
     const line = Math.min(Math.max(i.line, 1), lines);
     let endLine = Math.min(Math.max(i.endLine, line), lines);
     let endColumn = i.endColumn;
-    // A zero-width position (e.g. "unexpected end of input") would draw nothing: mark to line end.
-    if (endLine === line && endColumn <= i.column) {
+    // A zero-width position (e.g. "unexpected end of input") would draw nothing, and a YAML syntax
+    // error points at one character: mark to the end of the line so the squiggle is seen.
+    if (endLine === line && (endColumn <= i.column || i.path === '')) {
       endLine = line;
       endColumn = model.getLineMaxColumn(line);
     }

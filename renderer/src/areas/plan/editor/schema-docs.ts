@@ -82,7 +82,8 @@ function annotate(s: JsonSchema, path: string[], required: boolean): JsonSchema 
       Object.entries(s.properties).map(([k, v]) => [k, annotate(v, [...path, k], req.has(k))]),
     );
   }
-  if (s.anyOf) out.anyOf = s.anyOf.map((a) => annotate(a, path, required));
+  // The alternatives of a union ("auto" | integer) stay bare: the editor shows the hover of every
+  // alternative that matches, and one text per field is what a reader wants.
   if (path.length) {
     const dotted = path.join('.');
     const lines = [`**${dotted}**`];
@@ -111,5 +112,7 @@ function annotate(s: JsonSchema, path: string[], required: boolean): JsonSchema 
 }
 
 export function editorSchema(schema: Record<string, unknown>): Record<string, unknown> {
-  return annotate(schema as JsonSchema, [], true);
+  // Without a title: the editor would print it above every hover.
+  const { title: _title, ...rest } = annotate(schema as JsonSchema, [], true);
+  return rest;
 }

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { parseConfigText } from '../../../../app/config';
 import { host } from '../../host';
-import { isActive, targetKey, useRuns, type Target } from './store';
+import { isActive, targetKey, targetOf, useRuns, type Target } from './store';
 import type { ProgressEvent } from '../../../../app/protocol/nodes';
 
 interface Example {
@@ -54,12 +54,7 @@ export function LaunchPanel() {
   // A config that names its hosts starts on them; anything else on this computer.
   const applyDraft = (configYaml: string, origin: string) => {
     setDraft({ configYaml, origin });
-    const p = parseConfigText(configYaml);
-    setTarget(
-      p.ok && p.config.launch.target === 'ssh' && p.config.launch.hosts.length
-        ? p.config.launch.hosts
-        : 'local',
-    );
+    setTarget(targetOf(configYaml));
   };
 
   const activeCount = runs.filter((r) => isActive(r.status)).length;

@@ -4,6 +4,7 @@
 //
 // Other areas hand a config over with `useRuns.getState().launchFromPlan(yaml)`.
 import { create } from 'zustand';
+import { parseConfigText } from '../../../../app/config';
 import type { LaunchPlan, RunSummary } from '../../../../app/protocol/runs';
 import type { NodeEntry, ProgressEvent } from '../../../../app/protocol/nodes';
 import type { XAxis } from '../../../../app/series';
@@ -98,6 +99,14 @@ function loadPrefs(): Prefs {
   }
 }
 
+/** Where a config runs unless the user says otherwise: the hosts it names, else this computer. */
+export function targetOf(configYaml: string): Target {
+  const p = parseConfigText(configYaml);
+  return p.ok && p.config.launch.target === 'ssh' && p.config.launch.hosts.length
+    ? p.config.launch.hosts
+    : 'local';
+}
+
 export const targetKey = (draft: Draft, target: Target) =>
   `${target === 'local' ? 'local' : target.join(',')}\n${draft.configYaml}`;
 
@@ -182,7 +191,7 @@ export const useRuns = create<RunsState>((set, get) => {
         draft: { configYaml, origin: 'Plan' },
         mode: 'launch',
         preview: stalePreview(),
-        target: 'local',
+        target: targetOf(configYaml),
       });
       useApp.getState().setArea('runs');
     },

@@ -151,8 +151,8 @@ ACTIVATION_TOLERANCE = 0.02
 
 
 def check(comparisons):
-    """Raise AssertionError naming every (config, moment, term) that disagrees: states must equal the
-    prediction, saved activations (totals, each layer, embedding, recompute) and the loss's bytes
+    """Raise AssertionError naming every (config, moment, term) that disagrees: states (and the
+    RoPE tables, the loss moment's workspace) must equal the prediction, saved activations (totals, each layer, embedding, recompute) and the loss's bytes
     must be within 2 %. Independent of compare.ts's own verdict, so neither can loosen the other."""
     problems = []
     for name, c in comparisons.items():
@@ -161,6 +161,8 @@ def check(comparisons):
         for r in c['rows']:
             term, m, p = r['term'], r['measured'], r['predicted']
             base = term.split(':')[0]
+            if base == 'workspace' and r['phase'] == 'loss':
+                base = 'weights'  # at the loss moment workspace is the RoPE tables: exact, like a state
             if base in STATE_TERMS or base in ('activations', 'logits'):
                 if m is None:
                     problems.append(f'{name} {r["phase"]} {term}: not measured')

@@ -104,7 +104,9 @@ export class RunManager {
         this.seen.set(id, this.mtime(id));
         this.emitter.emit('change', r);
       },
-      ...(this.opts.pollMs ? { pollMs: this.opts.pollMs } : {}),
+      // The poll is the event-to-chart latency: fast for local runs (a file read), and twice a
+      // second over SSH (one exec on an open connection), to keep a point on the chart within 1 s.
+      pollMs: this.opts.pollMs ?? (fresh.nodes.every((n) => !n.spec) ? 250 : 500),
       ...(this.opts.graceMs ? { graceMs: this.opts.graceMs } : {}),
       ...(this.opts.unreachableMs ? { unreachableMs: this.opts.unreachableMs } : {}),
     });

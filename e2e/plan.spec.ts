@@ -53,7 +53,8 @@ test.describe('Plan area', () => {
     studioPage: page,
   }, testInfo) => {
     await openExample(page, 'llama3-8b-128k.yaml');
-    await expect(page.getByTestId('doc-name')).toContainText('untitled.yaml');
+    await expect(page.getByTestId('doc-name')).toContainText('llama3-8b-128k.yaml');
+    await expect(page.getByTestId('doc-name')).toContainText('not saved');
     expect(await editorText(page)).toContain('preset: llama-3-8b');
 
     const n = await rows(page).count();
@@ -92,6 +93,25 @@ test.describe('Plan area', () => {
     ).toBeVisible();
 
     await page.screenshot({ path: testInfo.outputPath('plan-light.png') });
+
+    // Sortable: peak memory ascending, then descending; '#' goes back to the planner's order.
+    const memHeader = table(page).getByRole('columnheader', { name: /Peak memory/ });
+    await memHeader.getByRole('button').click();
+    await expect(memHeader).toHaveAttribute('aria-sort', 'ascending');
+    const gib = async () =>
+      (await rows(page).locator('td:nth-child(7)').allInnerTexts()).map((t) =>
+        Number(/([\d.]+) GiB/.exec(t)![1]),
+      );
+    const up = await gib();
+    expect(up).toEqual([...up].sort((a, b) => a - b));
+    await memHeader.getByRole('button').click();
+    await expect(memHeader).toHaveAttribute('aria-sort', 'descending');
+    const down = await gib();
+    expect(down).toEqual([...down].sort((a, b) => b - a));
+    await table(page).getByRole('columnheader', { name: '#' }).getByRole('button').click();
+    expect((await rows(page).locator('td:first-child').allInnerTexts()).map(Number)).toEqual(
+      ranks.map(Number),
+    );
     await page.keyboard.press('Control+Shift+L');
     await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
     // Monaco follows the app theme.

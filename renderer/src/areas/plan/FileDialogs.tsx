@@ -3,7 +3,7 @@
 // shipped examples one keystroke away.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Dialog } from '../../components/prompts/Dialog';
-import { usePlan, type Example, type RecentFile } from './store';
+import { exampleFile, isDirty, usePlan, type Example, type RecentFile } from './store';
 
 function timeAgo(ms: number): string {
   const s = (Date.now() - ms) / 1000;
@@ -28,6 +28,8 @@ function DialogError() {
 
 export function OpenDialog() {
   const recent = usePlan((s) => s.recent);
+  const dirty = usePlan(isDirty);
+  const file = usePlan((s) => s.file);
   const examples = usePlan((s) => s.examples);
   const busy = usePlan((s) => s.busy);
   const [path, setPath] = useState('');
@@ -54,7 +56,7 @@ export function OpenDialog() {
     if (c.kind === 'recent') void usePlan.getState().openPath(c.file.path);
     else {
       usePlan.getState().setDialog(null);
-      usePlan.getState().openDocument(c.example.text, null);
+      usePlan.getState().openDocument(c.example.text, exampleFile(c.example));
     }
   };
   // A typed path wins over the list; with nothing typed, Enter opens the highlighted entry.
@@ -108,6 +110,12 @@ export function OpenDialog() {
           }}
         />
         <DialogError />
+        {dirty && (
+          <p className="qc-note" role="note">
+            {file?.name ?? 'The config'} has unsaved changes; opening another config replaces them
+            (save first with <kbd>Ctrl+S</kbd>).
+          </p>
+        )}
         <ul
           id="open-choices"
           className="choices"

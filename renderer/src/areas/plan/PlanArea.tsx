@@ -9,7 +9,15 @@ import { HfImportDialog } from './HfImportDialog';
 import { LayoutDetail } from './LayoutDetail';
 import { LayoutTable, rankedRows, tableRows } from './LayoutTable';
 import { QuickControls } from './QuickControls';
-import { focusEditor, isDirty, layoutKey, loadDraft, selectedLayout, usePlan } from './store';
+import {
+  exampleFile,
+  focusEditor,
+  isDirty,
+  layoutKey,
+  loadDraft,
+  selectedLayout,
+  usePlan,
+} from './store';
 import { formatSeconds } from './format';
 import './plan.css';
 
@@ -93,7 +101,7 @@ function useInitialDocument() {
       const s = usePlan.getState();
       if (s.opened) return;
       const first = s.examples.find((e) => /llama/i.test(e.name)) ?? s.examples[0];
-      if (first) s.openDocument(first.text, null);
+      if (first) s.openDocument(first.text, exampleFile(first));
     });
   }, []);
 }
@@ -300,7 +308,7 @@ function EmptyState() {
             key={e.name}
             type="button"
             className="example-card"
-            onClick={() => usePlan.getState().openDocument(e.text, null)}
+            onClick={() => usePlan.getState().openDocument(e.text, exampleFile(e))}
           >
             <strong>{e.name}</strong>
             <span className="muted">{e.title}</span>

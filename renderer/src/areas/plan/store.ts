@@ -21,6 +21,13 @@ export interface OpenFile {
   modifiedAt: number | null;
 }
 
+/** An example opens as an unsaved document that keeps the example's name. */
+export const exampleFile = (e: { name: string }): OpenFile => ({
+  path: null,
+  name: e.name,
+  modifiedAt: null,
+});
+
 export interface Example {
   name: string;
   title: string;

@@ -335,6 +335,7 @@ function Results() {
   const sort = usePlan((s) => s.sort);
   const showInfeasible = usePlan((s) => s.showInfeasible);
   const sweep = usePlan((s) => s.sweep);
+  const sweepError = usePlan((s) => s.sweepError);
   const theme = useApp((s) => s.theme);
 
   // The table is live on every keystroke; the charts, the detail and the sweep follow once typing
@@ -411,6 +412,13 @@ function Results() {
               capacityBytes={dPlan.cluster.capacity_bytes}
               palette={pal}
             />
+          ) : sweepError ? (
+            <figure className="chart">
+              <figcaption>Selected layout vs sequence length</figcaption>
+              <p className="hf-error" role="alert">
+                The sweep failed: {sweepError}
+              </p>
+            </figure>
           ) : (
             <figure className="chart chart-loading" aria-busy="true">
               <figcaption>Selected layout vs sequence length</figcaption>

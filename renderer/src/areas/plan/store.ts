@@ -131,7 +131,13 @@ function planner(): PlannerClient {
     // whatever the editor has scheduled meanwhile.
     onPlan: (r) => flushSync(() => usePlan.getState().onPlanReply(r)),
     onSweep: (r) => usePlan.getState().onSweepReply(r),
-    onCrash: (message) => usePlan.setState({ workerError: message }),
+    // The client starts a fresh worker; what was in flight is gone, so stop waiting for it.
+    onCrash: (message) =>
+      usePlan.setState((s) => ({
+        workerError: message,
+        shownSeq: s.requestSeq,
+        pendingSince: null,
+      })),
   });
   return client;
 }
@@ -275,7 +281,7 @@ export const usePlan = create<Internal>((set, get) => ({
     if (!plan || !planConfig || !layout) return;
     // Sent for every new plan too: the sweep depends on the whole config (model, GPU, batch).
     const seq = planner().sweep(planConfig, layout, sweepLengths(plan.seq_len));
-    set({ sweepRequest: { seq, key: layoutKey(layout), seqLen: plan.seq_len } });
+    set({ sweepRequest: { seq, key: layoutKey(layout), seqLen: plan.seq_len }, sweepError: null });
   },
 
   editFields(edits) {

@@ -18,12 +18,12 @@ BASE = {'v', 't', 'type'}
 SCHEMA = {
     'run_start': ({'name', 'config_hash', 'world', 'nodes', 'layout', 'device', 'versions'}, {'resumed_from'}),
     'step': ({'step', 'loss', 'lr', 'grad_norm', 'tokens', 'tokens_per_s', 'elapsed_s'}, {'mfu', 'eval_loss'}),
-    'memory': ({'step', 'rank', 'terms'}, {'node', 'cuda', 'rss_bytes'}),
+    'memory': ({'step', 'rank', 'terms'}, {'node', 'cuda', 'rss_bytes', 'phase', 'phases', 'saved', 'peaks'}),
     'checkpoint': ({'step', 'path'}, set()),
     'error': ({'rank', 'message'}, {'traceback'}),
     'run_end': ({'status', 'step', 'elapsed_s'}, set()),
 }
-NULLABLE = {'resumed_from', 'mfu', 'eval_loss', 'cuda', 'rss_bytes', 'rank'}
+NULLABLE = {'resumed_from', 'mfu', 'eval_loss', 'cuda', 'rss_bytes', 'rank', 'peaks'}
 LAYOUT = {'dp', 'ring', 'ulysses', 'zero', 'checkpointing', 'chunks', 'ring_variant'}
 # app/planner/types.ts MEMORY_TERMS
 MEMORY_TERMS = {'weights', 'grads', 'optimizer', 'activations', 'logits', 'comm_buffers', 'workspace', 'framework', 'nccl',

@@ -4,6 +4,7 @@
 import { flushSync } from 'react-dom';
 import { create } from 'zustand';
 import type { ConfigIssue, RunConfig } from '../../../../app/config';
+import { applyLayout } from '../../../../app/planner/apply';
 import type { LayoutPlan, PlanResult } from '../../../../app/planner/types';
 import { HostCallError } from '../../../../app/protocol/client';
 import { host } from '../../host';
@@ -300,15 +301,26 @@ export const usePlan = create<Internal>((set, get) => ({
   },
 
   useLayout(layout) {
+    const config = get().planConfig;
+    if (!config) return;
+    // The planner's own write-back decides the values (and refuses a layout whose dp does not
+    // match the cluster); the YAML gets them field by field so its comments and order stay.
+    let p: RunConfig['parallel'];
+    try {
+      p = applyLayout(config, layout).parallel;
+    } catch (e) {
+      set({ notice: { kind: 'error', text: errorText(e) } });
+      return;
+    }
     const ok = get().editFields([
-      { path: ['parallel', 'ulysses'], value: layout.ulysses },
-      { path: ['parallel', 'ring'], value: layout.ring },
-      { path: ['parallel', 'zero'], value: layout.zero },
-      { path: ['parallel', 'checkpointing'], value: layout.checkpointing },
-      { path: ['parallel', 'offload', 'optimizer'], value: layout.offload.optimizer },
-      { path: ['parallel', 'offload', 'params'], value: layout.offload.params },
-      { path: ['parallel', 'offload', 'activations'], value: layout.offload.activations },
-      { path: ['parallel', 'chunks'], value: layout.chunks },
+      { path: ['parallel', 'ulysses'], value: p.ulysses },
+      { path: ['parallel', 'ring'], value: p.ring },
+      { path: ['parallel', 'zero'], value: p.zero },
+      { path: ['parallel', 'checkpointing'], value: p.checkpointing },
+      { path: ['parallel', 'offload', 'optimizer'], value: p.offload.optimizer },
+      { path: ['parallel', 'offload', 'params'], value: p.offload.params },
+      { path: ['parallel', 'offload', 'activations'], value: p.offload.activations },
+      { path: ['parallel', 'chunks'], value: p.chunks },
     ]);
     if (ok)
       set({

@@ -90,3 +90,16 @@ def test_grid_time(grid):
     # loaded one and still catches a return to one launch per config.
     _, _, train_s = grid
     assert train_s < 240, f'grid took {train_s:.0f} s'
+
+
+def test_cli_compare_prints_the_table(grid):
+    """`spindle plan FILE --compare RUN_DIR` on a grid run (its config.json is valid YAML)."""
+    dirs, _, _ = grid
+    d = dirs['u2r2-fp32-full-z1']
+    code = ("import { main } from './main/cli';"
+            f"main(['plan', {G.json.dumps(os.path.join(d, 'config.json'))}, '--compare', {G.json.dumps(d)}])"
+            ".then((c) => { process.exitCode = c; });")
+    r = G.subprocess.run([G.tsx(), '-e', code], cwd=G.REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'all checked terms within tolerance (4 ranks' in r.stdout
+    assert 'activations: recompute' in r.stdout and 'exact  ok' in r.stdout

@@ -11,7 +11,7 @@ import {
   YAxis,
 } from 'recharts';
 import type { XAxis } from '../../../../app/series';
-import { MEMORY_TERMS } from '../../../../app/planner/types';
+import { PlanCompare } from '../../components/compare/PlanCompare';
 import type { RunTrace } from './trace';
 import type { PredictionState } from './prediction';
 import { fmtAxis, fmtBytes, niceTicks, timeTicks } from './format';
@@ -58,17 +58,6 @@ function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: Pan
     ? `Memory per rank: peak measured ${fmtBytes(peak)} over ${ranks.length} ranks${predicted ? `; predicted ${fmtBytes(predicted.peakBytes)}` : ''}.`
     : 'Memory per rank: no measurements yet.';
 
-  // Term by term: the latest event of the rank using the most, next to the prediction.
-  const worst = ranks.reduce<(typeof ranks)[number] | null>(
-    (a, m) => (!a || (m.bytes.at(-1) ?? 0) > (a.bytes.at(-1) ?? 0) ? m : a),
-    null,
-  );
-  const terms = MEMORY_TERMS.filter(
-    (t) => (worst?.last.terms[t] ?? 0) > 0 || (predicted?.breakdown[t] ?? 0) > 0,
-  );
-  const extra = worst
-    ? Object.keys(worst.last.terms).filter((t) => !(MEMORY_TERMS as readonly string[]).includes(t))
-    : [];
 
   return (
     <figure className="chart chart-wide" data-testid="chart-memory" aria-label={summary}>
@@ -156,61 +145,21 @@ function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: Pan
             </LineChart>
           ) : null}
         </div>
-        <table className="terms" aria-label="Memory by term: measured against predicted">
-          <thead>
-            <tr>
-              <th scope="col">Term</th>
-              <th scope="col">Measured{worst ? ` (rank ${worst.rank})` : ''}</th>
-              <th scope="col">Predicted</th>
-            </tr>
-          </thead>
-          <tbody>
-            {terms.length === 0 && extra.length === 0 ? (
-              <tr>
-                <td colSpan={3} className="muted">
-                  {prediction.state === 'none'
-                    ? `No prediction: ${prediction.why}`
-                    : 'No measurements yet'}
-                </td>
-              </tr>
-            ) : null}
-            {[...terms, ...extra].map((t) => {
-              const got = worst?.last.terms[t];
-              const want = predicted?.breakdown[t as keyof typeof predicted.breakdown];
-              const off = got !== undefined && want ? (got - want) / want : null;
-              return (
-                <tr key={t}>
-                  <th scope="row">{t.replace('_', ' ')}</th>
-                  <td>{got !== undefined ? fmtBytes(got) : '–'}</td>
-                  <td>
-                    {want !== undefined ? fmtBytes(want) : '–'}
-                    {off !== null && Math.abs(off) >= 0.005 ? (
-                      <span className={`delta ${Math.abs(off) > 0.25 ? 'far' : ''}`}>
-                        {' '}
-                        {off > 0 ? '+' : '−'}
-                        {Math.abs(off * 100).toFixed(0)}%
-                      </span>
-                    ) : null}
-                  </td>
-                </tr>
-              );
-            })}
-            {worst?.last.cuda ? (
-              <tr className="sub">
-                <th scope="row">CUDA max allocated</th>
-                <td>{fmtBytes(worst.last.cuda.max_allocated)}</td>
-                <td>{predicted ? fmtBytes(predicted.peakBytes) : '–'}</td>
-              </tr>
-            ) : null}
-            {worst?.last.rss_bytes ? (
-              <tr className="sub">
-                <th scope="row">Process RSS</th>
-                <td>{fmtBytes(worst.last.rss_bytes)}</td>
-                <td />
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
+        {predicted && ranks.length ? (
+          <PlanCompare
+            plan={predicted.plan}
+            events={ranks.map((m) => m.last)}
+            caption="Memory by term: measured against predicted"
+          />
+        ) : (
+          <p className="muted" data-testid="memory-compare-empty">
+            {prediction.state === 'none'
+              ? `No prediction: ${prediction.why}`
+              : ranks.length
+                ? 'Planning…'
+                : 'No measurements yet'}
+          </p>
+        )}
       </div>
     </figure>
   );

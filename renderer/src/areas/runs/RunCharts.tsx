@@ -15,7 +15,10 @@ export function RunCharts({ run, others }: { run: RunSummary; others: RunSummary
   const all = [run, ...others];
   const traces = useTraces(all.map((r) => r.id));
   const trace = traces.find((t) => t.id === run.id) ?? null;
-  const prediction = usePrediction(run.configYaml, trace?.start?.layout ?? null);
+  const prediction = usePrediction(
+    run.configYaml,
+    trace?.start ? { layout: trace.start.layout, torch: trace.start.versions.torch } : null,
+  );
   const predicted = prediction.state === 'ready' ? prediction.prediction : null;
   const noteFor = (have: boolean) =>
     have

@@ -2,9 +2,15 @@
 // launched with and the layout it reported in run_start — so the charts can show measured next to
 // predicted for exactly that run, whatever the Plan area currently holds.
 import { useEffect, useState } from 'react';
-import { parseConfigText, type RunConfig } from '../../../../app/config';
+import { parseConfigText } from '../../../../app/config';
 import type { Layout } from '../../../../app/metrics/events';
-import type { LayoutChoice, LayoutPlan, MemoryTerm } from '../../../../app/planner/types';
+
+/** What the run reported at its start: its layout, and the torch version (which changes what autograd saves). */
+export interface RunStartInfo {
+  layout: Layout;
+  torch: string;
+}
+import type { LayoutPlan, MemoryTerm } from '../../../../app/planner/types';
 import type * as Planner from '../../../../app/planner';
 
 type PlannerModule = typeof Planner;
@@ -28,6 +34,8 @@ export interface Prediction {
   layoutLabel: string;
   feasible: boolean;
   reasons: string[];
+  /** The whole layout plan, for the term-by-term comparison. */
+  plan: LayoutPlan;
 }
 
 export type PredictionState =
@@ -37,20 +45,7 @@ export type PredictionState =
 
 const cache = new Map<string, Promise<PredictionState>>();
 
-function choice(layout: Layout, config: RunConfig): LayoutChoice {
-  const off = (config.parallel as { offload?: Partial<LayoutChoice['offload']> }).offload ?? {};
-  return {
-    ulysses: layout.ulysses,
-    ring: layout.ring,
-    dp: layout.dp,
-    zero: layout.zero as LayoutChoice['zero'],
-    checkpointing: layout.checkpointing,
-    offload: { optimizer: !!off.optimizer, params: !!off.params, activations: !!off.activations },
-    chunks: layout.chunks,
-  };
-}
-
-async function compute(configYaml: string, layout: Layout | null): Promise<PredictionState> {
+async function compute(configYaml: string, start: RunStartInfo | null): Promise<PredictionState> {
   const mod = await loadPlanner();
   if (!mod) return { state: 'none', why: 'the planner is not available in this build' };
   const parsed = parseConfigText(configYaml);
@@ -62,7 +57,10 @@ async function compute(configYaml: string, layout: Layout | null): Promise<Predi
   try {
     let plan: LayoutPlan | undefined;
     // The layout the run reported is the one to predict; before run_start, the planner's best.
-    if (layout) plan = mod.planLayout(parsed.config, choice(layout, parsed.config));
+    if (start)
+      plan = mod.planLayout(parsed.config, mod.runLayout(parsed.config, start.layout), parsed.config.training.seq_len, {
+        torch: start.torch,
+      });
     else {
       const all = mod.planConfig(parsed.config);
       plan = all.best !== null ? all.layouts[all.best] : undefined;
@@ -81,6 +79,7 @@ async function compute(configYaml: string, layout: Layout | null): Promise<Predi
         layoutLabel: `ulysses ${plan.ulysses} × ring ${plan.ring}${plan.dp > 1 ? ` × dp ${plan.dp}` : ''}, ZeRO-${plan.zero}, checkpointing ${plan.checkpointing}${gpu ? `, on ${gpu}` : ''}`,
         feasible: plan.feasible,
         reasons: plan.reasons,
+        plan,
       },
     };
   } catch (e) {
@@ -92,8 +91,8 @@ async function compute(configYaml: string, layout: Layout | null): Promise<Predi
 }
 
 /** The prediction for a run's config and reported layout, computed once per pair. */
-export function usePrediction(configYaml: string | null, layout: Layout | null): PredictionState {
-  const key = configYaml === null ? '' : `${configYaml}\n#layout ${JSON.stringify(layout)}`;
+export function usePrediction(configYaml: string | null, start: RunStartInfo | null): PredictionState {
+  const key = configYaml === null ? '' : `${configYaml}\n#start ${JSON.stringify(start)}`;
   const [result, setResult] = useState<{ key: string; value: PredictionState }>({
     key: '',
     value: { state: 'loading' },
@@ -103,7 +102,7 @@ export function usePrediction(configYaml: string | null, layout: Layout | null):
     let live = true;
     let p = cache.get(key);
     if (!p) {
-      p = compute(configYaml!, layout);
+      p = compute(configYaml!, start);
       cache.set(key, p);
     }
     p.then((value) => live && setResult({ key, value }));

@@ -346,7 +346,9 @@ test.describe('Plan area', () => {
     const samples = await page.evaluate(() =>
       performance.getEntriesByName('spindle.plan.update').map((e) => e.duration),
     );
-    expect(samples.length).toBeGreaterThanOrEqual(50);
+    // Edits made while the worker is busy collapse into one plan (measured from the oldest), so a
+    // loaded machine yields fewer samples than keystrokes.
+    expect(samples.length).toBeGreaterThanOrEqual(30);
     const sorted = [...samples].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
     // The budget is wall-clock time on the machine the test runs on. A CI box whose cores are all

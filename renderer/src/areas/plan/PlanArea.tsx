@@ -7,7 +7,9 @@ import { ConfigEditor, revealLine } from './editor/ConfigEditor';
 import { OpenDialog, SaveAsDialog } from './FileDialogs';
 import { HfImportDialog } from './HfImportDialog';
 import { LayoutDetail } from './LayoutDetail';
-import { LayoutTable, rankedRows, tableRows } from './LayoutTable';
+import { LayoutTable, rankedRows, tableRows, type Row } from './LayoutTable';
+import type { SortKey } from './rows';
+import type { PlanResult } from '../../../../app/planner/types';
 import { QuickControls } from './QuickControls';
 import {
   exampleFile,
@@ -22,7 +24,12 @@ import { formatSeconds } from './format';
 import './plan.css';
 
 const CHART_LAYOUTS = 12;
-const CHARTS_QUIET_MS = 140;
+/**
+ * The charts redraw once typing has paused this long. Each recharts redraw is tens of
+ * milliseconds of main thread; a keystroke that lands during one waits for it, so they must not
+ * run between the keys of a burst, only between bursts.
+ */
+const CHARTS_QUIET_MS = 400;
 
 /** `value`, once it has stopped changing for `ms` (at once the first time it is set). */
 function useQuiet<T>(value: T, ms: number): T {
@@ -327,6 +334,24 @@ function EmptyState() {
   );
 }
 
+/** The layouts the charts show: the table's first ones (all ranked when none fit), plus the selected. */
+function chartRowsOf(
+  plan: PlanResult | null,
+  sort: { key: SortKey; dir: 'asc' | 'desc' },
+  showInfeasible: boolean,
+  selectedKey: string | null,
+): Row[] {
+  if (!plan) return [];
+  const rows = tableRows(plan, sort, showInfeasible);
+  const list = (rows.length ? rows : rankedRows(plan)).slice(0, CHART_LAYOUTS);
+  const sel = selectedLayout(plan, selectedKey);
+  if (sel && !list.some((r) => r.layout === sel)) {
+    const r = rankedRows(plan).find((x) => x.layout === sel);
+    if (r) list.push(r);
+  }
+  return list;
+}
+
 function Results() {
   const plan = usePlan((s) => s.plan);
   const issues = usePlan((s) => s.issues);
@@ -342,6 +367,8 @@ function Results() {
   // pauses. Redrawing a few hundred SVG nodes per key would take the main thread from the table
   // (the 16 ms budget) for pictures nobody can read mid-keystroke anyway.
   const dPlan = useQuiet(plan, CHARTS_QUIET_MS);
+  // The two layout charts redraw a frame apart rather than in one long task.
+  const dPlan2 = useQuiet(dPlan, 60);
   const dSelectedKey = selectedKey;
 
   // Ask for the selected layout's sweep whenever the shown plan or the selection changes.
@@ -349,17 +376,14 @@ function Results() {
     if (dPlan) usePlan.getState().requestSweep();
   }, [dPlan, selectedKey]);
 
-  const chartRows = useMemo(() => {
-    if (!dPlan) return [];
-    const rows = tableRows(dPlan, sort, showInfeasible);
-    const list = (rows.length ? rows : rankedRows(dPlan)).slice(0, CHART_LAYOUTS);
-    const sel = selectedLayout(dPlan, dSelectedKey);
-    if (sel && !list.some((r) => r.layout === sel)) {
-      const r = rankedRows(dPlan).find((x) => x.layout === sel);
-      if (r) list.push(r);
-    }
-    return list;
-  }, [dPlan, sort, showInfeasible, dSelectedKey]);
+  const chartRows = useMemo(
+    () => chartRowsOf(dPlan, sort, showInfeasible, dSelectedKey),
+    [dPlan, sort, showInfeasible, dSelectedKey],
+  );
+  const chartRows2 = useMemo(
+    () => chartRowsOf(dPlan2, sort, showInfeasible, dSelectedKey),
+    [dPlan2, sort, showInfeasible, dSelectedKey],
+  );
   const pal = useMemo(() => palette(theme), [theme]);
   const selected = selectedLayout(dPlan, dSelectedKey);
   const selKey = selected ? layoutKey(selected) : null;
@@ -437,9 +461,9 @@ function Results() {
             onSelect={onSelect}
           />
           <CommChart
-            rows={chartRows}
+            rows={chartRows2}
             selectedKey={selKey}
-            capacityBytes={dPlan.cluster.capacity_bytes}
+            capacityBytes={(dPlan2 ?? dPlan).cluster.capacity_bytes}
             palette={pal}
             onSelect={onSelect}
           />

@@ -7,7 +7,6 @@ import {
   BarChart,
   CartesianGrid,
   ComposedChart,
-  Legend,
   Line,
   ReferenceDot,
   ReferenceLine,
@@ -110,6 +109,23 @@ export function palette(theme: 'light' | 'dark'): Palette {
     tokens: dark ? '#69db7c' : '#2b8a3e',
     peak: dark ? '#ffa94d' : '#e8590c',
   };
+}
+
+/**
+ * A legend in HTML, drawn once: recharts' own legend measures itself on every render, and the
+ * charts render whenever typing pauses.
+ */
+function ChartLegend({ items }: { items: { label: string; color: string; line?: boolean }[] }) {
+  return (
+    <ul className="chart-legend" aria-hidden>
+      {items.map((i) => (
+        <li key={i.label}>
+          <span className={i.line ? 'swatch line' : 'swatch'} style={{ background: i.color }} />
+          {i.label}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export const layoutLabel = (l: LayoutPlan) => `${l.ulysses}×${l.ring}×${l.dp}`;
@@ -225,10 +241,6 @@ export const MemoryChart = memo(function MemoryChart({
               MEMORY_GROUP_LABEL[name as MemoryGroup] ?? String(name),
             ]}
           />
-          <Legend
-            wrapperStyle={{ fontSize: 11, color: p.axis }}
-            formatter={(v: string) => MEMORY_GROUP_LABEL[v as MemoryGroup] ?? v}
-          />
           {MEMORY_GROUPS.map((k) => (
             <Bar
               key={k}
@@ -257,6 +269,12 @@ export const MemoryChart = memo(function MemoryChart({
           />
         </BarChart>
       </ResponsiveContainer>
+      <ChartLegend
+        items={[
+          ...MEMORY_GROUPS.map((k) => ({ label: MEMORY_GROUP_LABEL[k], color: p.memory[k] })),
+          { label: 'Capacity', color: p.capacity, line: true },
+        ]}
+      />
     </figure>
   );
 });
@@ -326,10 +344,6 @@ export const CommChart = memo(function CommChart({
               labels[String(name)] ?? String(name),
             ]}
           />
-          <Legend
-            wrapperStyle={{ fontSize: 11, color: p.axis }}
-            formatter={(v: string) => labels[v] ?? v}
-          />
           <Bar
             dataKey="compute"
             stackId="t"
@@ -355,6 +369,13 @@ export const CommChart = memo(function CommChart({
           />
         </BarChart>
       </ResponsiveContainer>
+      <ChartLegend
+        items={[
+          { label: labels.compute, color: p.compute },
+          { label: labels.exposed, color: p.exposed },
+          { label: labels.overlapped, color: p.overlapped },
+        ]}
+      />
     </figure>
   );
 });
@@ -448,10 +469,6 @@ export const SweepChart = memo(function SweepChart({
                 : [formatTokensPerSecond(Number(v)), 'Tokens/s']
             }
           />
-          <Legend
-            wrapperStyle={{ fontSize: 11, color: p.axis }}
-            formatter={(v: string) => (v === 'peak' ? 'Peak memory' : 'Tokens/s')}
-          />
           <ReferenceLine
             yAxisId="mem"
             y={capacity}
@@ -521,6 +538,13 @@ export const SweepChart = memo(function SweepChart({
           />
         </ComposedChart>
       </ResponsiveContainer>
+      <ChartLegend
+        items={[
+          { label: 'Peak memory', color: p.peak, line: true },
+          { label: 'Tokens/s', color: p.tokens, line: true },
+          { label: 'Capacity', color: p.capacity, line: true },
+        ]}
+      />
     </figure>
   );
 });

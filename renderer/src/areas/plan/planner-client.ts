@@ -16,8 +16,17 @@ export interface PlannerClient {
   dispose(): void;
 }
 
+/** What a lane needs of a Worker; tests pass a fake. */
+export type WorkerLike = Pick<Worker, 'postMessage' | 'terminate'> & {
+  onmessage: ((e: MessageEvent) => void) | null;
+  onerror: ((e: ErrorEvent) => void) | null;
+};
+export type MakeWorker = (name: string) => WorkerLike;
+
+const bundledWorker: MakeWorker = (name) => new PlanWorker({ name });
+
 class Lane<R extends FromWorker> {
-  private worker: Worker;
+  private worker: WorkerLike;
   private busy = false;
   private pending: ToWorker | null = null;
 
@@ -25,19 +34,20 @@ class Lane<R extends FromWorker> {
     private readonly name: string,
     private readonly onReply: (r: R) => void,
     private readonly onCrash: (message: string) => void,
+    private readonly make: MakeWorker,
   ) {
     this.worker = this.start();
   }
 
-  private start(): Worker {
-    const w = new PlanWorker({ name: this.name });
+  private start(): WorkerLike {
+    const w = this.make(this.name);
     w.onmessage = (e: MessageEvent<R>) => {
       this.busy = false;
       // Send what piled up first, so the worker starts on it while the page renders this reply.
       this.flush();
       this.onReply(e.data);
     };
-    w.onerror = (e) => {
+    w.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       this.onCrash(e.message || `the ${this.name} worker stopped`);
       // A worker that threw at the top level is gone: start a fresh one for the next request.
@@ -66,14 +76,17 @@ class Lane<R extends FromWorker> {
   }
 }
 
-export function createPlannerClient(handlers: {
-  onPlan: (r: PlanReply) => void;
-  onSweep: (r: SweepReply) => void;
-  onCrash: (message: string) => void;
-}): PlannerClient {
+export function createPlannerClient(
+  handlers: {
+    onPlan: (r: PlanReply) => void;
+    onSweep: (r: SweepReply) => void;
+    onCrash: (message: string) => void;
+  },
+  make: MakeWorker = bundledWorker,
+): PlannerClient {
   let seq = 0;
-  const plans = new Lane<PlanReply>('spindle-planner', handlers.onPlan, handlers.onCrash);
-  const sweeps = new Lane<SweepReply>('spindle-sweep', handlers.onSweep, handlers.onCrash);
+  const plans = new Lane<PlanReply>('spindle-planner', handlers.onPlan, handlers.onCrash, make);
+  const sweeps = new Lane<SweepReply>('spindle-sweep', handlers.onSweep, handlers.onCrash, make);
   return {
     plan(text) {
       const m: ToWorker = { kind: 'plan', seq: ++seq, text };

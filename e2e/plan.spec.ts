@@ -119,6 +119,16 @@ test.describe('Plan area', () => {
     await page.screenshot({ path: testInfo.outputPath('plan-dark.png') });
   });
 
+  test('Launch… hands the config to the Runs area, which previews it before anything starts', async ({
+    studioPage: page,
+  }) => {
+    await openExample(page, 'tiny-cpu.yaml');
+    await page.getByTestId('plan-launch').click();
+    await expect(page.locator('main.area')).toHaveAttribute('data-area', 'runs');
+    await expect(page.getByText('from Plan')).toBeVisible();
+    await expect(page.getByLabel('Run config (YAML)')).toHaveValue(/name: tiny-llama-cpu/);
+  });
+
   test('typing seq_len: 1048576 replans within a second; infeasible layouts say how much memory they lack', async ({
     studioPage: page,
   }) => {

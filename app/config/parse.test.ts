@@ -34,6 +34,12 @@ describe('run config', () => {
     );
   });
 
+  it('tells a missing field from a value of the wrong type', () => {
+    const base = 'version: 1\nname: x\nmodel: { preset: llama-3-8b }\ncluster: { gpu: cpu, gpus_per_node: 1 }\n';
+    expect(parseConfigText(base + 'training: { seq_len: lots }\n').issues[0]).toMatchObject({ path: 'training.seq_len', message: 'expected number, got "lots"', line: 5 });
+    expect(parseConfigText(base + 'training: { steps: 3 }\n').issues[0]).toMatchObject({ path: 'training.seq_len', message: 'required' });
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const r = parseConfigText('version: 1\nname: x\nmodel:\n  preset: [oops\ntraining: {}\n');
     expect(r.ok).toBe(false);

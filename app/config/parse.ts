@@ -55,7 +55,7 @@ type Locate = (path: (string | number)[], key?: boolean) => { line: number; colu
 export function validateConfigObject(value: unknown, locate?: Locate): ParseResult {
   const parsed = RunConfig.safeParse(value);
   const where: Locate = locate ?? (() => ({ line: 1, column: 1, endLine: 1, endColumn: 1 }));
-  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, where) };
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, where, value) };
   try {
     resolveArchitecture(parsed.data.model);
   } catch (e) {
@@ -64,7 +64,17 @@ export function validateConfigObject(value: unknown, locate?: Locate): ParseResu
   return { ok: true, config: parsed.data, issues: [] };
 }
 
-function zodIssues(error: z.ZodError, where: Locate): ConfigIssue[] {
+/** The value at a path of the input, or undefined where the path does not exist. */
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+  let v = root;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
+}
+
+function zodIssues(error: z.ZodError, where: Locate, input: unknown): ConfigIssue[] {
   return error.issues.map((issue) => {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     let message = issue.message;
@@ -75,7 +85,11 @@ function zodIssues(error: z.ZodError, where: Locate): ConfigIssue[] {
       return { path: [...path, issue.keys[0]].join('.'), message, ...loc };
     }
     if (issue.code === 'invalid_union') message = describeUnion(issue) ?? message;
-    if (issue.code === 'invalid_type' && issue.input === undefined) message = 'required';
+    // zod does not carry the input in its issues: look it up to tell "missing" from "wrong type".
+    if (issue.code === 'invalid_type') {
+      const got = valueAt(input, path);
+      message = got === undefined ? 'required' : `expected ${issue.expected}, got ${JSON.stringify(got)}`;
+    }
     return { path: path.join('.'), message, ...where(path) };
   });
 }

@@ -22,6 +22,7 @@ import {
 } from './store';
 import { formatSeconds } from './format';
 import './plan.css';
+import { useRuns } from '../runs/store';
 
 const CHART_LAYOUTS = 12;
 /**
@@ -169,6 +170,17 @@ function FileBar() {
         title={`Save as (${MOD}+Shift+S)`}
       >
         Save as…
+      </button>
+      <button
+        type="button"
+        className="primary"
+        data-testid="plan-launch"
+        disabled={issueCount > 0}
+        // The Runs area previews the exact commands before anything starts.
+        onClick={() => useRuns.getState().launchFromPlan(usePlan.getState().text)}
+        title={issueCount > 0 ? 'Fix the config first' : 'Launch this config (preview first)'}
+      >
+        Launch…
       </button>
       <span className="sep" />
       <span

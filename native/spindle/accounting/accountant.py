@@ -21,6 +21,7 @@ block's backward. `terms` is the moment with the larger measured allocation (whe
 exists, else `loss`); `phases` has both. On CPU the allocation trace comes from the profiler's
 memory events, on CUDA from the caching allocator's counters.
 """
+import gc
 import contextlib
 
 import torch
@@ -46,8 +47,18 @@ class Accountant:
         trace = trace_for(self.device)
         mark = getattr(trace, 'mark', lambda name: None)
         census = SavedCensus(self.model, self.policy, on_mark=mark)
-        with trace, census:
-            yield
+        # Python's cycle collector frees garbage whenever allocation counts say so; inside the
+        # measured step that would move frees between windows from run to run. Collect first,
+        # then hold it off for this one step.
+        gc.collect()
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with trace, census:
+                yield
+        finally:
+            if was_enabled:
+                gc.enable()
         remat = census.remat_bytes()
         self._report = self._build(census, trace, remat, states0)
 

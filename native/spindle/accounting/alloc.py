@@ -12,6 +12,7 @@ Result: for each window between consecutive marks, the live bytes at its start a
 relative to the start of the step.
 """
 import contextlib
+import time
 
 import torch
 
@@ -61,8 +62,13 @@ class CpuTrace:
         return self
 
     def mark(self, name):
+        # The profiler stamps events in whole microseconds: an allocation or free in the same
+        # microsecond as a mark could fall on either side of it, varying with machine speed.
+        # Keeping a mark's own microsecond free of them makes the windows exact.
+        _tick()
         with torch.autograd.profiler.record_function('spindle.mark.' + name):
             pass
+        _tick()
 
     def __exit__(self, *exc):
         self.mark('end')
@@ -95,6 +101,13 @@ class CpuTrace:
 
     def windows(self):
         return _windows(self.marks) if self.ok else None
+
+
+def _tick():
+    """Wait until the clock has moved on by more than a microsecond."""
+    end = time.perf_counter_ns() + 2_000
+    while time.perf_counter_ns() < end:
+        pass
 
 
 def _windows(marks):

@@ -123,7 +123,8 @@ describe('launch plan', () => {
 
 describe('status, signals and failures', () => {
   it('parses the status script output', () => {
-    expect(parseStatus('pid=4242\nalive=1\nsize=120 events.jsonl\nsize=-1 logs/rank-0.log\n')).toEqual({
+    expect(parseStatus('pid=4242\nalive=1\nsize=120 events.jsonl\nsize=-1 logs/rank-0.log\nend=1\n')).toEqual({
+      complete: true,
       missing: false,
       pid: 4242,
       alive: true,
@@ -131,7 +132,9 @@ describe('status, signals and failures', () => {
       sizes: { 'events.jsonl': 120 },
     });
     expect(parseStatus('pid=12\nalive=0\nexit=1\n').exitCode).toBe(1);
-    expect(parseStatus('missing=1\n').missing).toBe(true);
+    expect(parseStatus('missing=1\nend=1\n')).toMatchObject({ missing: true, complete: true });
+    // Cut short: no end line, so no verdict about the processes can be drawn from it.
+    expect(parseStatus('pid=4242\n').complete).toBe(false);
   });
   it('never signals a non-numeric or tiny pid', () => {
     const s = signalScript('/w/r', 'TERM');

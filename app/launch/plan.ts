@@ -169,17 +169,21 @@ const groupAlive = `{ if command -v ps >/dev/null 2>&1; then [ -n "$(ps -eo pgid
  */
 export function statusScript(runDir: string, files: string[]): string {
   return [
-    `cd ${shq(runDir)} 2>/dev/null || { echo "missing=1"; exit 0; }`,
+    `cd ${shq(runDir)} 2>/dev/null || { echo "missing=1"; echo "end=1"; exit 0; }`,
     `pg=$(cat ${RUN_FILES.pid} 2>/dev/null || true)`,
     `case "$pg" in ''|*[!0-9]*) echo "pid=";; *) echo "pid=$pg"; if [ "$pg" -gt 1 ] && ${groupAlive}; then echo "alive=1"; else echo "alive=0"; fi;; esac`,
     `[ -f ${RUN_FILES.exitCode} ] && echo "exit=$(cat ${RUN_FILES.exitCode})"`,
     ...files.map((f) => `echo "size=$(wc -c < ${shq(f)} 2>/dev/null || echo -1) ${f}"`),
-    'true',
+    // The last line proves the answer is whole: a connection dropped mid-script must not read as
+    // "no live processes".
+    'echo "end=1"',
     '',
   ].join('\n');
 }
 
 export interface NodeStatus {
+  /** The script ran to its end; an answer without this is cut short and says nothing. */
+  complete: boolean;
   missing: boolean;
   pid: number | null;
   alive: boolean;
@@ -188,9 +192,10 @@ export interface NodeStatus {
 }
 
 export function parseStatus(text: string): NodeStatus {
-  const s: NodeStatus = { missing: false, pid: null, alive: false, exitCode: null, sizes: {} };
+  const s: NodeStatus = { complete: false, missing: false, pid: null, alive: false, exitCode: null, sizes: {} };
   for (const line of text.split('\n')) {
-    if (line === 'missing=1') s.missing = true;
+    if (line === 'end=1') s.complete = true;
+    else if (line === 'missing=1') s.missing = true;
     else if (line.startsWith('pid=')) s.pid = line.length > 4 ? Number(line.slice(4)) : null;
     else if (line === 'alive=1') s.alive = true;
     else if (line.startsWith('exit=')) {

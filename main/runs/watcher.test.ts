@@ -122,4 +122,34 @@ describe('run watcher', () => {
     // Logs were mirrored by node and file.
     expect(fs.readFileSync(store.logMirror('r2', 0, 'logs/rank-0.log'), 'utf8')).toBe('rank 0 working\n');
   }, 30_000);
+
+  it('a status answer cut short by a dropped connection is retried, not read as dead processes', async () => {
+    const store = new RunStore(path.join(dir, 'home3'));
+    const runDir = path.join(dir, 'c', 'runs', 'r3');
+    const pg = await fakeNodeRun(runDir, { events: [STEP] });
+    const rec = record('r3', [{ nodeRank: 0, name: 'flaky', spec: null, runDir, ranks: [0] }]);
+    // The connection drops mid-answer twice: the stream closes with part of stdout and no exit status.
+    let cuts = 2;
+    const channel = async () => {
+      const real = new LocalChannel();
+      return Object.assign(Object.create(real) as LocalChannel, {
+        exec: async (cmd: string, o?: { stdin?: string; timeoutMs?: number }) => {
+          const r = await real.exec(cmd, o);
+          if (cmd !== 'sh -s' || cuts === 0) return r;
+          cuts--;
+          return { ...r, code: null, stdout: r.stdout.split('\n')[0] + '\n' };
+        },
+      });
+    };
+    const w = new RunWatcher(rec, { store, channel, onChange: () => undefined, pollMs: 100, graceMs: 1000, unreachableMs: 20_000 });
+    w.start();
+    for (let i = 0; i < 100 && cuts > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(cuts).toBe(0);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(alive(pg)).toBe(true);
+    expect(rec.summary.status).toBe('running');
+    const s = await w.requestStop();
+    expect(s.status).toBe('stopped');
+    expect(alive(pg)).toBe(false);
+  }, 30_000);
 });

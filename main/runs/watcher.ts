@@ -155,6 +155,8 @@ export class RunWatcher {
       const files = tailedFiles(node);
       const res = await ch.exec('sh -s', { stdin: statusScript(node.runDir, files), timeoutMs: 30_000 });
       const st = parseStatus(res.stdout);
+      // A status cut short (the connection dropped mid-answer) is a poll error, not a verdict.
+      if (res.code !== 0 || !st.complete) throw new Error(`status check cut short (exit ${res.code ?? res.signal ?? 'none'})`);
       state.lastSeen = Date.now();
       state.alive = st.alive;
       state.exitCode = st.exitCode;

@@ -40,6 +40,9 @@ describe('spindle serve', () => {
     const page = await fetch(`http://127.0.0.1:${server.port}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    // Cross-origin isolated: no other origin opens or embeds it, and it may share memory with its workers.
+    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
     const escape = await fetch(`http://127.0.0.1:${server.port}/..%2Fspindle-secret.txt`);
     expect([403, 404]).toContain(escape.status);
   });

@@ -78,6 +78,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
         'cache-control': 'no-cache',
+        // Cross-origin isolation: the page may then share memory with its planner worker (the
+        // table updates in the keystroke's own frame), and no other origin can open or embed it.
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+        'cross-origin-resource-policy': 'same-origin',
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     });

@@ -1,6 +1,6 @@
 // The Plan area: edit a run config and watch, as you type, which sequence-parallel layouts fit,
 // where memory and time go, and how far each layout stretches in sequence length.
-import { useEffect, useMemo, useState } from 'react';
+import { useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { useApp } from '../../state/app';
 import { CommChart, MemoryChart, palette, SweepChart } from './charts';
 import { ConfigEditor, revealLine } from './editor/ConfigEditor';
@@ -130,7 +130,8 @@ function FileBar() {
   const file = usePlan((s) => s.file);
   const dirty = usePlan(isDirty);
   const planning = useSlowPlanning();
-  const planMs = usePlan((s) => s.planMs);
+  // A status figure: it may follow the table by a frame.
+  const planMs = useDeferredValue(usePlan((s) => s.planMs));
   const issueCount = usePlan((s) => s.issues.length);
   const busy = usePlan((s) => s.busy);
   const [help, setHelp] = useState(false);

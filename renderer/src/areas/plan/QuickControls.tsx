@@ -1,10 +1,11 @@
 // Quick controls: the handful of fields an engineer turns while planning, synced both ways with
 // the YAML. They read the document as the planner last saw it and write through the editor
 // (comment-preserving edits, undoable), so the YAML stays the one source of truth.
-import { useEffect, useId, useState, type ReactNode } from 'react';
+import { memo, useDeferredValue, useEffect, useId, useState, type ReactNode } from 'react';
 import { modelPresets } from '../../../../app/config';
 import { gpuCatalog } from '../../../../app/planner/catalog';
 import { formatBytes, formatSeqLen, nearestSeqStep, parseSeqLen, SEQ_STEPS } from './format';
+import type { PlanResult } from '../../../../app/planner/types';
 import { usePlan } from './store';
 import type { FieldEdit } from './yaml-edit';
 
@@ -219,11 +220,41 @@ function SeqLenControl({ value, disabled }: { value: unknown; disabled: boolean 
 const DEGREES = ['auto', 1, 2, 4, 8, 16, 32, 64] as const;
 const CHUNKS = ['auto', 1, 2, 4, 8, 16, 32] as const;
 
+/**
+ * The controls follow each answer at a lower priority than the layout table: the render that
+ * answers a keystroke is the table's alone (the 16 ms budget), and the controls catch up right
+ * after it. A control's own edit still shows at once: it goes through the editor and comes back.
+ */
 export function QuickControls({ onImport }: { onImport(): void }) {
-  const raw = asRaw(usePlan((s) => s.raw));
-  const editable = usePlan((s) => s.editable);
+  const raw = useDeferredValue(usePlan((s) => s.raw));
+  const editable = useDeferredValue(usePlan((s) => s.editable));
   const controlError = usePlan((s) => s.controlError);
-  const plan = usePlan((s) => s.plan);
+  const plan = useDeferredValue(usePlan((s) => s.plan));
+  return (
+    <QuickControlsView
+      rawValue={raw}
+      editable={editable}
+      controlError={controlError}
+      plan={plan}
+      onImport={onImport}
+    />
+  );
+}
+
+const QuickControlsView = memo(function QuickControlsView({
+  rawValue,
+  editable,
+  controlError,
+  plan,
+  onImport,
+}: {
+  rawValue: unknown;
+  editable: boolean;
+  controlError: string | null;
+  plan: PlanResult | null;
+  onImport(): void;
+}) {
+  const raw = asRaw(rawValue);
   const disabled = !editable;
   const p = raw.parallel ?? {};
   const off = p.offload ?? {};
@@ -414,7 +445,7 @@ export function QuickControls({ onImport }: { onImport(): void }) {
       )}
     </section>
   );
-}
+});
 
 function formatParams(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${(n / 1e6).toFixed(0)}M`;

@@ -7,9 +7,15 @@ import { parseConfigText } from '../../../../app/config';
 import { planConfig, planLayout, sweepSeqLen } from '../../../../app/planner';
 import type { FromWorker, SweepPoint, ToWorker } from './worker-protocol';
 import { pinnedChoice, planHints } from './hints';
+import { MailboxWriter } from './mailbox';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-const post = (m: FromWorker) => scope.postMessage(m);
+let mailbox: MailboxWriter | null = null;
+const post = (m: FromWorker) => {
+  // The mailbox first: when the message arrives, the page can already read this answer there.
+  if (m.kind === 'plan') mailbox?.write(m);
+  scope.postMessage(m);
+};
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function rawYaml(text: string): unknown {
@@ -89,6 +95,7 @@ function handleSweep(m: Extract<ToWorker, { kind: 'sweep' }>) {
 
 scope.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
-  if (m.kind === 'plan') handlePlan(m.seq, m.text);
+  if (m.kind === 'mailbox') mailbox = new MailboxWriter(m.buffer);
+  else if (m.kind === 'plan') handlePlan(m.seq, m.text);
   else handleSweep(m);
 };

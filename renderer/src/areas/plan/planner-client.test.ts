@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RunConfig } from '../../../../app/config';
 import type { LayoutChoice } from '../../../../app/planner/types';
-import { createPlannerClient, type WorkerLike } from './planner-client';
+import { createMailboxBuffer, MailboxWriter } from './mailbox';
+import { createPlannerClient, type MailboxSupport, type WorkerLike } from './planner-client';
 import type { PlanReply, SweepReply, ToWorker } from './worker-protocol';
 
 class FakeWorker implements WorkerLike {
@@ -26,7 +27,7 @@ class FakeWorker implements WorkerLike {
   }
 }
 
-function setup() {
+function setup(mailbox: MailboxSupport | null = null) {
   const workers: FakeWorker[] = [];
   const plans: PlanReply[] = [];
   const sweeps: SweepReply[] = [];
@@ -42,6 +43,7 @@ function setup() {
       workers.push(w);
       return w;
     },
+    mailbox,
   );
   const lane = (name: string) => workers.filter((w) => w.name === name).at(-1)!;
   return { client, workers, plans, sweeps, crashes, lane };
@@ -123,5 +125,39 @@ describe('planner client', () => {
     expect(second).not.toBe(first);
     expect(second.posted.map((m) => (m as { text: string }).text)).toEqual(['b']);
     expect(workers.filter((w) => w.name === 'spindle-planner')).toHaveLength(2);
+  });
+
+  it('with shared memory, shows an answer in the next frame and drops the same answer arriving later', () => {
+    const frames: (() => void)[] = [];
+    const buffer = createMailboxBuffer(64 * 1024);
+    const { client, lane, plans } = setup({ buffer: () => buffer, nextFrame: (cb) => frames.push(cb) });
+    const worker = lane('spindle-planner');
+    // The worker is handed the mailbox before any request.
+    expect(worker.posted[0]).toMatchObject({ kind: 'mailbox', buffer });
+    const writer = new MailboxWriter(buffer);
+    const a = client.plan('a');
+    expect(frames).toHaveLength(1);
+    const b = client.plan('b');
+    writer.write(planReply(a));
+    frames.shift()!();
+    // Shown from the mailbox; b goes out at once since a is answered.
+    expect(plans.map((p) => p.seq)).toEqual([a]);
+    expect(worker.posted.slice(1).map((m) => (m as { seq: number }).seq)).toEqual([a, b]);
+    // a's message arrives after: not shown twice, and b stays the one request in flight.
+    worker.reply(planReply(a));
+    const c = client.plan('c');
+    expect(plans.map((p) => p.seq)).toEqual([a]);
+    expect(worker.posted).toHaveLength(3);
+    // b not ready by its frame: looked for again next frame, and the message shows it meanwhile.
+    frames.shift()!();
+    expect(frames).toHaveLength(1);
+    worker.reply(planReply(b));
+    expect(plans.map((p) => p.seq)).toEqual([a, b]);
+    expect(worker.posted).toHaveLength(4);
+    // Nothing is out after c's answer: the frames stop looking.
+    worker.reply(planReply(c));
+    expect(plans.map((p) => p.seq)).toEqual([a, b, c]);
+    frames.shift()!();
+    expect(frames).toHaveLength(0);
   });
 });

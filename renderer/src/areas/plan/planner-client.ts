@@ -4,9 +4,14 @@
 // worker is planned at once (the budget from keystroke to table is 16 ms), and a burst of edits
 // costs one plan per worker round-trip instead of one per key. Plans and sweeps run in two
 // workers, so a sweep of the selected layout never delays the table.
+//
+// When the page may share memory with its workers, the plan lane also reads the newest answer
+// from a mailbox in the next animation frame (see mailbox.ts): the table then changes in the same
+// frame as the typed character instead of one frame after it.
 import type { RunConfig } from '../../../../app/config';
 import type { LayoutChoice } from '../../../../app/planner/types';
 import type { FromWorker, PlanReply, SweepReply, ToWorker } from './worker-protocol';
+import { createMailboxBuffer, MailboxReader } from './mailbox';
 import PlanWorker from './plan.worker?worker';
 
 export interface PlannerClient {
@@ -23,52 +28,104 @@ export type WorkerLike = Pick<Worker, 'postMessage' | 'terminate'> & {
 };
 export type MakeWorker = (name: string) => WorkerLike;
 
+type Request = Exclude<ToWorker, { kind: 'mailbox' }>;
+
 const bundledWorker: MakeWorker = (name) => new PlanWorker({ name });
+
+/** Shared memory for the plan lane's mailbox, and the frame clock that reads it. */
+export interface MailboxSupport {
+  buffer(): SharedArrayBuffer;
+  nextFrame(cb: () => void): void;
+}
+
+/** Available only to a cross-origin isolated page (serve mode sends COOP and COEP). */
+const browserMailbox = (): MailboxSupport | null =>
+  typeof SharedArrayBuffer !== 'undefined' &&
+  typeof crossOriginIsolated !== 'undefined' &&
+  crossOriginIsolated &&
+  typeof requestAnimationFrame === 'function'
+    ? { buffer: () => createMailboxBuffer(), nextFrame: (cb) => requestAnimationFrame(cb) }
+    : null;
 
 class Lane<R extends FromWorker> {
   private worker: WorkerLike;
-  private busy = false;
-  private pending: ToWorker | null = null;
+  /** The request the worker is on, if any. */
+  private inFlight: number | null = null;
+  private pending: Request | null = null;
+  /** The newest answer handed on; the same answer from the other path is dropped. */
+  private delivered = 0;
+  private mailbox: MailboxReader | null = null;
+  private peekQueued = false;
 
   constructor(
     private readonly name: string,
     private readonly onReply: (r: R) => void,
     private readonly onCrash: (message: string) => void,
     private readonly make: MakeWorker,
+    private readonly support: MailboxSupport | null = null,
   ) {
     this.worker = this.start();
   }
 
   private start(): WorkerLike {
     const w = this.make(this.name);
-    w.onmessage = (e: MessageEvent<R>) => {
-      this.busy = false;
-      // Send what piled up first, so the worker starts on it while the page renders this reply.
-      this.flush();
-      this.onReply(e.data);
-    };
+    w.onmessage = (e: MessageEvent<R>) => this.receive(e.data);
     w.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       this.onCrash(e.message || `the ${this.name} worker stopped`);
       // A worker that threw at the top level is gone: start a fresh one for the next request.
       w.terminate();
-      this.busy = false;
+      this.inFlight = null;
       this.worker = this.start();
     };
+    if (this.support) {
+      const buffer = this.support.buffer();
+      this.mailbox = new MailboxReader(buffer);
+      w.postMessage({ kind: 'mailbox', buffer } satisfies ToWorker);
+    }
     return w;
   }
 
-  send(m: ToWorker) {
+  private receive(r: R) {
+    if (r.seq === this.inFlight) {
+      this.inFlight = null;
+      // Send what piled up first, so the worker starts on it while the page renders this reply.
+      this.flush();
+    }
+    if (r.seq <= this.delivered) return;
+    this.delivered = r.seq;
+    this.onReply(r);
+  }
+
+  /**
+   * In each frame while a request is out: the answer, if the worker has published it. Whichever
+   * comes first, this or the message, shows it.
+   */
+  private peek() {
+    this.peekQueued = false;
+    const r = this.mailbox?.take() as R | null;
+    if (r) this.receive(r);
+    else if (this.inFlight !== null) this.queuePeek();
+  }
+
+  private queuePeek() {
+    if (!this.mailbox || this.peekQueued) return;
+    this.peekQueued = true;
+    this.support!.nextFrame(() => this.peek());
+  }
+
+  send(m: Request) {
     this.pending = m;
     this.flush();
   }
 
   private flush() {
-    if (this.busy || !this.pending) return;
+    if (this.inFlight !== null || !this.pending) return;
     const m = this.pending;
     this.pending = null;
-    this.busy = true;
+    this.inFlight = m.seq;
     this.worker.postMessage(m);
+    this.queuePeek();
   }
 
   dispose() {
@@ -83,18 +140,25 @@ export function createPlannerClient(
     onCrash: (message: string) => void;
   },
   make: MakeWorker = bundledWorker,
+  mailbox: MailboxSupport | null = make === bundledWorker ? browserMailbox() : null,
 ): PlannerClient {
   let seq = 0;
-  const plans = new Lane<PlanReply>('spindle-planner', handlers.onPlan, handlers.onCrash, make);
+  const plans = new Lane<PlanReply>(
+    'spindle-planner',
+    handlers.onPlan,
+    handlers.onCrash,
+    make,
+    mailbox,
+  );
   const sweeps = new Lane<SweepReply>('spindle-sweep', handlers.onSweep, handlers.onCrash, make);
   return {
     plan(text) {
-      const m: ToWorker = { kind: 'plan', seq: ++seq, text };
+      const m: Request = { kind: 'plan', seq: ++seq, text };
       plans.send(m);
       return m.seq;
     },
     sweep(config, layout, seqLens) {
-      const m: ToWorker = { kind: 'sweep', seq: ++seq, config, layout, seqLens };
+      const m: Request = { kind: 'sweep', seq: ++seq, config, layout, seqLens };
       sweeps.send(m);
       return m.seq;
     },

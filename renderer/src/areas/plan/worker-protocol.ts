@@ -4,6 +4,8 @@ import type { ConfigIssue, RunConfig } from '../../../../app/config';
 import type { LayoutChoice, LayoutPlan, PlanResult } from '../../../../app/planner/types';
 
 export type ToWorker =
+  /** Shared memory where the worker also publishes each plan answer (see mailbox.ts). */
+  | { kind: 'mailbox'; buffer: SharedArrayBuffer }
   | { kind: 'plan'; seq: number; text: string }
   | { kind: 'sweep'; seq: number; config: RunConfig; layout: LayoutChoice; seqLens: number[] };
 

@@ -125,7 +125,10 @@ interface Forwarder {
 
 function startForwarder(netns: string, address: string, port: number): Promise<Forwarder> {
   const children = new Set<ChildProcess>();
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
     const child = spawn('ip', ['netns', 'exec', netns, '/usr/bin/python3', '-S', '-c', RELAY, address, String(port)], { stdio: ['pipe', 'pipe', 'ignore'] });
     children.add(child);
     sock.pipe(child.stdin!);
@@ -145,9 +148,12 @@ function startForwarder(netns: string, address: string, port: number): Promise<F
         drop: () => {
           for (const c of children) c.kill('SIGKILL');
         },
+        // server.close waits for every connection to end: a client that keeps its side open
+        // (a pooled SSH connection in another process) would hold the cleanup forever.
         close: () =>
           new Promise<void>((r) => {
             for (const c of children) c.kill('SIGKILL');
+            for (const sock of sockets) sock.destroy();
             server.close(() => r());
           }),
       }),

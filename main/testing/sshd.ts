@@ -168,6 +168,7 @@ export async function startSshd(world: SshWorld, opts: SshdOptions): Promise<Ssh
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill('SIGTERM');
+      setTimeout(() => c.kill('SIGKILL'), 5000).unref();
     });
   };
   await launch();

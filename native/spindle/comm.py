@@ -2,6 +2,8 @@
 import torch
 import torch.distributed as dist
 
+from . import compat
+
 
 def wire_dtype(dtype, group):
     """Gloo (CPU) cannot reduce or move bfloat16/float16; those travel as fp32 there."""
@@ -16,7 +18,9 @@ def all_to_all(x, group):
     send = x.to(wd).contiguous()
     recv = torch.empty_like(send)
     dist.all_to_all_single(recv, send, group=group)
-    return recv.to(x.dtype)
+    out = recv.to(x.dtype)
+    compat.free_gloo_temporaries(group, *[t for t in (send, recv) if t is not x and t is not out])
+    return out
 
 
 class RingComm:

@@ -150,17 +150,6 @@ STATE_TERMS = ('weights', 'grads', 'optimizer', 'comm_buffers')
 ACTIVATION_TOLERANCE = 0.02
 
 
-ZERO3_CASES = {name for name, _, changes in CASES if changes.get('zero') == 3}
-
-
-def known_variable(name, row):
-    """Known open problem: on CPU, ZeRO-3's allocation peak at the loss moment (the `logits` term)
-    varies between runs of the same config (+0 to +19 % seen for u2-bf16-none-z3-mat,
-    rc4-fp32-selective-z3, dp2-bf16-selective-z3-ga2) while every other term stays exact. Until
-    the cause is found it is reported in the validation table, not asserted."""
-    return name in ZERO3_CASES and row['phase'] == 'loss' and row['term'].split(':')[0] == 'logits'
-
-
 def check(comparisons):
     """Raise AssertionError naming every (config, moment, term) that disagrees: states (and the
     RoPE tables, the loss moment's workspace) must equal the prediction, saved activations (totals, each layer, embedding, recompute) and the loss's bytes
@@ -174,8 +163,6 @@ def check(comparisons):
             base = term.split(':')[0]
             if base == 'workspace' and r['phase'] == 'loss':
                 base = 'weights'  # at the loss moment workspace is the RoPE tables: exact, like a state
-            if known_variable(name, r):
-                continue
             if base in STATE_TERMS or base in ('activations', 'logits'):
                 if m is None:
                     problems.append(f'{name} {r["phase"]} {term}: not measured')

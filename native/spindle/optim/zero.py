@@ -146,9 +146,12 @@ class ZeroAdamW:
 
     def grad_norm(self, g):
         sq = g.double().pow(2).sum()
-        if self.stage > 0 and self.world > 1:
-            dist.all_reduce(sq, group=self.group)  # each rank holds a disjoint shard
-        return math.sqrt(sq.item())
+        if not (self.stage > 0 and self.world > 1):
+            return math.sqrt(sq.item())
+        dist.all_reduce(sq, group=self.group)  # each rank holds a disjoint shard
+        norm = math.sqrt(sq.item())
+        compat.free_gloo_temporaries(self.group, sq)
+        return norm
 
     @torch.no_grad()
     def step(self, lr):
@@ -192,6 +195,7 @@ class ZeroAdamW:
             full = torch.empty(self.padded, dtype=wd, device=self.flat.device)
             compat.all_gather_into(full, self.master.to(device=self.flat.device, dtype=wd), self.group)
             self.flat.copy_(full)
+            compat.free_gloo_temporaries(self.group, full)
 
     @contextlib.contextmanager
     def gathered(self, module=None):

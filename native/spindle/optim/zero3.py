@@ -79,9 +79,11 @@ class Unit:
                 flat = self.local.clone()
             else:
                 wd = wire_dtype(self.dtype, self.group)
-                flat = torch.empty(self.padded, dtype=wd, device=self.device)
-                compat.all_gather_into(flat, self.local.to(wd), self.group)
-                flat = flat.to(self.dtype)  # gloo and bf16: gathered as fp32, rounded nowhere (exact)
+                gathered = torch.empty(self.padded, dtype=wd, device=self.device)
+                compat.all_gather_into(gathered, self.local.to(wd), self.group)
+                flat = gathered.to(self.dtype)  # gloo and bf16: gathered as fp32, rounded nowhere (exact)
+                if flat is not gathered:
+                    compat.free_gloo_temporaries(self.group, gathered)
         self.bind(flat)
         if stats is not None:
             stats.on_gather(self)

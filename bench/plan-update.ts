@@ -5,7 +5,7 @@
 //   parse + validate the YAML, plan every layout, derive editor hints, structured-clone the reply
 //   (postMessage copies it once into the page), and build the table's row model.
 // What it leaves out is the browser: the event loop, Monaco's own keystroke work and React's DOM
-// commit. e2e/plan.spec.ts measures the whole path in Chromium (User Timing
+// commit. e2e/plan-timing.spec.ts measures the whole path in Chromium (User Timing
 // "spindle.plan.update") and records its p95 next to this one.
 // Run: npx tsx bench/plan-update.ts [--json]
 import fs from 'node:fs';
@@ -15,20 +15,9 @@ import { planConfig, planLayout } from '../app/planner';
 import { pinnedChoice, planHints } from '../renderer/src/areas/plan/hints';
 import { tableRows } from '../renderer/src/areas/plan/rows';
 import { applyEdits } from '../renderer/src/areas/plan/yaml-edit';
+import { TYPED_SEQ_LENS } from './typed-seq-lens';
 
 const BUDGET_MS = 16;
-const LENGTHS = [
-  '262144',
-  '524288',
-  '98304',
-  '196608',
-  '65536',
-  '131072',
-  '393216',
-  '786432',
-  '163840',
-  '229376',
-];
 
 /** The texts the editor holds after each keystroke of typing `seq_len: <n>` over the old line. */
 export function keystrokeTexts(base: string): string[] {
@@ -36,7 +25,7 @@ export function keystrokeTexts(base: string): string[] {
   const at = lines.findIndex((l) => l.trimStart().startsWith('seq_len:'));
   const indent = lines[at].slice(0, lines[at].length - lines[at].trimStart().length);
   const out: string[] = [];
-  for (const len of LENGTHS) {
+  for (const len of TYPED_SEQ_LENS) {
     const typed = `seq_len: ${len}`;
     for (let i = 1; i <= typed.length; i++) {
       lines[at] = indent + typed.slice(0, i);

@@ -1,8 +1,9 @@
-// The planner worker's newest answer, in memory the page can read at any moment. A worker's
-// message is only delivered after the frame the keystroke started, so the table would always
-// lag the typed character by a frame; reading this in that frame's requestAnimationFrame shows
-// both together. The message still follows: it is the path when no shared memory is available
-// (a page that is not cross-origin isolated) and when the answer was not ready in time.
+// The planner worker's newest answer, in memory the page can read at any moment. Chromium holds
+// a worker's message back until the frame after a key press has been drawn, so the table would
+// always lag the typed character by a frame; reading this while that frame is drawn (see
+// planner-client.ts) shows both together. The message still follows: it is the path when no shared
+// memory is available (a page that is not cross-origin isolated) and when the answer was not
+// ready in time.
 //
 // Layout: Int32 [version, length] then the UTF-8 JSON of the answer. One writer (the worker).
 // The version is odd while a write is under way; a reader that sees it change while copying

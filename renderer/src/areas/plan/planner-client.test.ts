@@ -19,6 +19,10 @@ class FakeWorker implements WorkerLike {
   terminate() {
     this.terminated = true;
   }
+  /** The mailbox this worker was handed. */
+  buffer(): SharedArrayBuffer {
+    return (this.posted.find((m) => m.kind === 'mailbox') as { buffer: SharedArrayBuffer }).buffer;
+  }
   reply(data: unknown) {
     this.onmessage?.({ data } as MessageEvent);
   }
@@ -30,11 +34,15 @@ class FakeWorker implements WorkerLike {
 function setup(mailbox: MailboxSupport | null = null) {
   const workers: FakeWorker[] = [];
   const plans: PlanReply[] = [];
+  const lates: (number | null)[] = [];
   const sweeps: SweepReply[] = [];
   const crashes: string[] = [];
   const client = createPlannerClient(
     {
-      onPlan: (r) => plans.push(r),
+      onPlan: (r, late) => {
+        plans.push(r);
+        lates.push(late);
+      },
       onSweep: (r) => sweeps.push(r),
       onCrash: (m) => crashes.push(m),
     },
@@ -46,7 +54,20 @@ function setup(mailbox: MailboxSupport | null = null) {
     mailbox,
   );
   const lane = (name: string) => workers.filter((w) => w.name === name).at(-1)!;
-  return { client, workers, plans, sweeps, crashes, lane };
+  return { client, workers, plans, lates, sweeps, crashes, lane };
+}
+
+/** A client with a mailbox and a frame clock the test drives: each callback is one frame step. */
+function mailboxSetup() {
+  const frames: (() => void)[] = [];
+  const late: (() => void)[] = [];
+  const buffer = createMailboxBuffer(64 * 1024);
+  const t = setup({
+    buffer: () => buffer,
+    nextFrame: (cb) => frames.push(cb),
+    lateInFrame: (cb) => late.push(cb),
+  });
+  return { ...t, frames, late, buffer };
 }
 
 const planReply = (seq: number) => ({
@@ -128,36 +149,66 @@ describe('planner client', () => {
   });
 
   it('with shared memory, shows an answer in the next frame and drops the same answer arriving later', () => {
-    const frames: (() => void)[] = [];
-    const buffer = createMailboxBuffer(64 * 1024);
-    const { client, lane, plans } = setup({ buffer: () => buffer, nextFrame: (cb) => frames.push(cb) });
+    const { frames, late, client, lane, plans, lates } = mailboxSetup();
     const worker = lane('spindle-planner');
+    const writer = new MailboxWriter(worker.buffer());
     // The worker is handed the mailbox before any request.
-    expect(worker.posted[0]).toMatchObject({ kind: 'mailbox', buffer });
-    const writer = new MailboxWriter(buffer);
+    expect(worker.posted[0]).toMatchObject({ kind: 'mailbox' });
     const a = client.plan('a');
     expect(frames).toHaveLength(1);
     const b = client.plan('b');
     writer.write(planReply(a));
     frames.shift()!();
-    // Shown from the mailbox; b goes out at once since a is answered.
+    // Shown from the mailbox at the frame's start, so in the edit's own frame; b goes out at once.
     expect(plans.map((p) => p.seq)).toEqual([a]);
+    expect(lates).toEqual([0]);
+    expect(late).toHaveLength(0);
     expect(worker.posted.slice(1).map((m) => (m as { seq: number }).seq)).toEqual([a, b]);
     // a's message arrives after: not shown twice, and b stays the one request in flight.
     worker.reply(planReply(a));
     const c = client.plan('c');
     expect(plans.map((p) => p.seq)).toEqual([a]);
     expect(worker.posted).toHaveLength(3);
-    // b not ready by its frame: looked for again next frame, and the message shows it meanwhile.
+    // b is not ready at the next frame's start: looked for again after that frame's layout.
     frames.shift()!();
-    expect(frames).toHaveLength(1);
-    worker.reply(planReply(b));
+    expect(late).toHaveLength(1);
+    writer.write(planReply(b));
+    late.shift()!();
+    // Taken late in the frame it was awaited in: b (edited in the frame before) is one frame late.
     expect(plans.map((p) => p.seq)).toEqual([a, b]);
+    expect(lates).toEqual([0, 1]);
     expect(worker.posted).toHaveLength(4);
-    // Nothing is out after c's answer: the frames stop looking.
+    // c misses its frame entirely; the message, delivered after that frame, shows it in the next.
+    // Counted, like the edit's time, from when the table last caught up with the editor: a's edit,
+    // three frames before the one that shows c.
+    frames.shift()!();
+    late.shift()!();
+    expect(frames).toHaveLength(1);
     worker.reply(planReply(c));
     expect(plans.map((p) => p.seq)).toEqual([a, b, c]);
+    expect(lates).toEqual([0, 1, 3]);
+    // Nothing is out after c's answer: the frames stop looking.
     frames.shift()!();
     expect(frames).toHaveLength(0);
+    expect(late).toHaveLength(0);
+  });
+
+  it('counts frames late from the last time the table caught up with the editor', () => {
+    const { frames, client, lane, lates } = mailboxSetup();
+    const worker = lane('spindle-planner');
+    const writer = new MailboxWriter(worker.buffer());
+    const a = client.plan('a');
+    frames.shift()!(); // a's first frame passes without its answer
+    const b = client.plan('b'); // b waits behind a
+    worker.reply(planReply(a)); // a shown after that frame: one frame late; b goes out
+    writer.write(planReply(b));
+    frames.shift()!();
+    // b shown at the next frame's start: counted from a's edit, the oldest not shown when b came.
+    expect(lates).toEqual([1, 1]);
+    // An edit on an idle lane starts counting afresh.
+    client.plan('c');
+    writer.write(planReply(b + 1));
+    frames.shift()!();
+    expect(lates).toEqual([1, 1, 0]);
   });
 });

@@ -6,11 +6,14 @@
 // workers, so a sweep of the selected layout never delays the table.
 //
 // When the page may share memory with its workers, the plan lane also reads the newest answer
-// from a mailbox in the next animation frame (see mailbox.ts): the table then changes in the same
-// frame as the typed character instead of one frame after it.
+// from a mailbox (see mailbox.ts) in the next frame: at its start, and if it is not there yet, again
+// after that frame's layout (late-in-frame.ts). The table then changes in the same frame as the
+// typed character. The worker's message cannot do that: Chromium holds it back until that frame
+// has been drawn. Each answer says how many frames it came late.
 import type { RunConfig } from '../../../../app/config';
 import type { LayoutChoice } from '../../../../app/planner/types';
 import type { FromWorker, PlanReply, SweepReply, ToWorker } from './worker-protocol';
+import { lateInFrame } from './late-in-frame';
 import { createMailboxBuffer, MailboxReader } from './mailbox';
 import PlanWorker from './plan.worker?worker';
 
@@ -35,16 +38,30 @@ const bundledWorker: MakeWorker = (name) => new PlanWorker({ name });
 /** Shared memory for the plan lane's mailbox, and the frame clock that reads it. */
 export interface MailboxSupport {
   buffer(): SharedArrayBuffer;
+  /** cb at the start of the next frame (requestAnimationFrame). */
   nextFrame(cb: () => void): void;
+  /** Called in a frame: cb later in that frame, after its layout and before its paint. */
+  lateInFrame(cb: () => void): void;
 }
+
+/**
+ * Frames drawn after the edit before the one that shows its answer: 0 when the table changes in
+ * the same frame as the typed character. Null when the page cannot tell (no mailbox, no frame clock).
+ */
+export type FramesLate = number | null;
 
 /** Available only to a cross-origin isolated page (serve mode sends COOP and COEP). */
 const browserMailbox = (): MailboxSupport | null =>
   typeof SharedArrayBuffer !== 'undefined' &&
   typeof crossOriginIsolated !== 'undefined' &&
   crossOriginIsolated &&
-  typeof requestAnimationFrame === 'function'
-    ? { buffer: () => createMailboxBuffer(), nextFrame: (cb) => requestAnimationFrame(cb) }
+  typeof requestAnimationFrame === 'function' &&
+  typeof ResizeObserver === 'function'
+    ? {
+        buffer: () => createMailboxBuffer(),
+        nextFrame: (cb) => requestAnimationFrame(cb),
+        lateInFrame: lateInFrame(document),
+      }
     : null;
 
 class Lane<R extends FromWorker> {
@@ -56,10 +73,14 @@ class Lane<R extends FromWorker> {
   private delivered = 0;
   private mailbox: MailboxReader | null = null;
   private peekQueued = false;
+  /** Frames begun while an answer was awaited, and that count when the oldest unanswered edit came. */
+  private frames = 0;
+  private waitingSince: number | null = null;
+  private lastSeq = 0;
 
   constructor(
     private readonly name: string,
-    private readonly onReply: (r: R) => void,
+    private readonly onReply: (r: R, late: FramesLate) => void,
     private readonly onCrash: (message: string) => void,
     private readonly make: MakeWorker,
     private readonly support: MailboxSupport | null = null,
@@ -86,7 +107,8 @@ class Lane<R extends FromWorker> {
     return w;
   }
 
-  private receive(r: R) {
+  /** `inFrame`: taken while a frame is being drawn (it shows in that frame, not the next). */
+  private receive(r: R, inFrame = false) {
     if (r.seq === this.inFlight) {
       this.inFlight = null;
       // Send what piled up first, so the worker starts on it while the page renders this reply.
@@ -94,18 +116,31 @@ class Lane<R extends FromWorker> {
     }
     if (r.seq <= this.delivered) return;
     this.delivered = r.seq;
-    this.onReply(r);
+    const late =
+      this.mailbox && this.waitingSince !== null
+        ? this.frames - this.waitingSince - (inFrame ? 1 : 0)
+        : null;
+    if (r.seq === this.lastSeq) this.waitingSince = null;
+    this.onReply(r, late);
   }
 
   /**
-   * In each frame while a request is out: the answer, if the worker has published it. Whichever
-   * comes first, this or the message, shows it.
+   * In each frame while a request is out: the answer, if the worker has published it, at the
+   * frame's start and else after its layout. Whichever comes first, this or the message, shows it.
    */
   private peek() {
     this.peekQueued = false;
+    this.frames++;
+    if (!this.takeInFrame() && this.inFlight !== null) {
+      this.support!.lateInFrame(() => this.takeInFrame(true));
+    }
+  }
+
+  private takeInFrame(last = false): boolean {
     const r = this.mailbox?.take() as R | null;
-    if (r) this.receive(r);
-    else if (this.inFlight !== null) this.queuePeek();
+    if (r) this.receive(r, true);
+    else if (last && this.inFlight !== null) this.queuePeek();
+    return r !== null;
   }
 
   private queuePeek() {
@@ -115,6 +150,8 @@ class Lane<R extends FromWorker> {
   }
 
   send(m: Request) {
+    this.waitingSince ??= this.frames;
+    this.lastSeq = m.seq;
     this.pending = m;
     this.flush();
   }
@@ -135,7 +172,7 @@ class Lane<R extends FromWorker> {
 
 export function createPlannerClient(
   handlers: {
-    onPlan: (r: PlanReply) => void;
+    onPlan: (r: PlanReply, late: FramesLate) => void;
     onSweep: (r: SweepReply) => void;
     onCrash: (message: string) => void;
   },

@@ -9,7 +9,7 @@ import type { LayoutPlan, PlanResult } from '../../../../app/planner/types';
 import { HostCallError } from '../../../../app/protocol/client';
 import { host } from '../../host';
 import { layoutKey } from './layout-key';
-import { createPlannerClient, type PlannerClient } from './planner-client';
+import { createPlannerClient, type FramesLate, type PlannerClient } from './planner-client';
 import type { SortKey } from './rows';
 import type { PlanReply, SweepPoint, SweepReply } from './worker-protocol';
 import { applyEdits, YamlEditError, type FieldEdit } from './yaml-edit';
@@ -62,10 +62,13 @@ interface PlanState {
   /** Ids of the latest plan request and of the reply on screen. */
   requestSeq: number;
   shownSeq: number;
-  /** When the oldest edit not yet reflected in the table happened (performance.now()). */
+  /** The first edit since the table last caught up with the editor (performance.now()). */
   pendingSince: number | null;
-  /** For the table to measure edit → updated table once it has committed. */
-  settled: { seq: number; since: number } | null;
+  /**
+   * For the table to measure edit → updated table once it has committed; `framesLate`: frames
+   * drawn after the edit before the one showing this answer (null where the page cannot tell).
+   */
+  settled: { seq: number; since: number; framesLate: FramesLate } | null;
   issues: ConfigIssue[];
   hints: ConfigIssue[];
   planError: string | null;
@@ -130,7 +133,7 @@ function planner(): PlannerClient {
     // The table must show the answer in the same task that received it: a plain store update
     // from a message event would be rendered by React's scheduler in a later task, queued behind
     // whatever the editor has scheduled meanwhile.
-    onPlan: (r) => flushSync(() => usePlan.getState().onPlanReply(r)),
+    onPlan: (r, late) => flushSync(() => usePlan.getState().onPlanReply(r, late)),
     onSweep: (r) => usePlan.getState().onSweepReply(r),
     // The client starts a fresh worker; what was in flight is gone, so stop waiting for it.
     onCrash: (message) =>
@@ -170,7 +173,10 @@ let draftTimer: ReturnType<typeof setTimeout> | null = null;
 const NONE: ConfigIssue[] = [];
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-type Internal = PlanState & { onPlanReply(r: PlanReply): void; onSweepReply(r: SweepReply): void };
+type Internal = PlanState & {
+  onPlanReply(r: PlanReply, late?: FramesLate): void;
+  onSweepReply(r: SweepReply): void;
+};
 
 export const usePlan = create<Internal>((set, get) => ({
   opened: false,
@@ -215,7 +221,7 @@ export const usePlan = create<Internal>((set, get) => ({
     }, 300);
   },
 
-  onPlanReply(r) {
+  onPlanReply(r, late = null) {
     const s = get();
     if (r.seq <= s.shownSeq) return; // an older answer overtaken by a newer one
     const latest = r.seq === s.requestSeq;
@@ -223,7 +229,7 @@ export const usePlan = create<Internal>((set, get) => ({
     // starting the worker, which is not what the edit-to-table budget is about.
     const settled =
       latest && s.pendingSince !== null && s.plan !== null && r.ok
-        ? { seq: r.seq, since: s.pendingSince }
+        ? { seq: r.seq, since: s.pendingSince, framesLate: late }
         : s.settled;
     // The first half of the budget: edit -> answer back on the page (worker time + waiting for the thread).
     if (settled && settled.seq === r.seq)

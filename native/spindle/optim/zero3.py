@@ -89,9 +89,15 @@ class Unit:
             stats.on_gather(self)
 
     def release(self):
+        full, self.full = self.full, None
         for p in self.params:
             p.data = self.empty
-        self.full = None
+        if full is not None and self.world > 1:
+            # Gloo may still hold views of the buffer it gathered into, and its worker thread may
+            # drop them only after this: left to reference counting, the buffer could be freed
+            # there, unseen by accounting (compat.free_gloo_temporaries). Nothing else refers to
+            # it any more: saved tensors were swapped for references by the pack hook.
+            compat.free_gloo_temporaries(self.group, full)
 
     def reduce_grads(self, grads, stats=None):
         """Sum this micro-step's unit gradients over the world into the owner's fp32 shard."""

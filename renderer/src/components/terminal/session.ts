@@ -33,6 +33,8 @@ export class TerminalSession {
   private ackPending = 0;
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private resizeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The size not yet sent to the shell (a splitter drag fires many; it needs the last). */
+  private pendingSize: { cols: number; rows: number } | null = null;
   private resizeObs: ResizeObserver;
   private cleanups: (() => void)[] = [];
   private listeners = new Set<() => void>();
@@ -55,18 +57,19 @@ export class TerminalSession {
     this.cleanups.push(followTheme(this.term));
     const onData = this.term.onData((data) => {
       if (!this.id || this.snapshot.state !== 'open') return;
+      // What is typed after a resize must reach the shell after it: a command like `stty size`
+      // typed right away would otherwise see the old size (the timer below runs late, too:
+      // Chromium defers timers while keys are being pressed).
+      this.sendSize();
       for (let i = 0; i < data.length; i += INPUT_CHUNK)
         host
           .request('terminals.input', { id: this.id, data: data.slice(i, i + INPUT_CHUNK) })
           .catch(() => {});
     });
     const onResize = this.term.onResize(({ cols, rows }) => {
-      // Dragging a splitter fires many sizes; the shell only needs the last.
+      this.pendingSize = { cols, rows };
       if (this.resizeTimer) clearTimeout(this.resizeTimer);
-      this.resizeTimer = setTimeout(() => {
-        if (this.id && this.snapshot.state === 'open')
-          host.request('terminals.resize', { id: this.id, cols, rows }).catch(() => {});
-      }, 60);
+      this.resizeTimer = setTimeout(() => this.sendSize(), 60);
     });
     this.cleanups.push(
       () => onData.dispose(),
@@ -185,6 +188,15 @@ export class TerminalSession {
         }
       },
     );
+  }
+
+  private sendSize() {
+    if (this.resizeTimer) clearTimeout(this.resizeTimer);
+    this.resizeTimer = null;
+    const size = this.pendingSize;
+    this.pendingSize = null;
+    if (size && this.id && this.snapshot.state === 'open')
+      host.request('terminals.resize', { id: this.id, ...size }).catch(() => {});
   }
 
   /** Ends the shell on the host and frees the terminal. */

@@ -24,6 +24,10 @@ export default defineConfig({
     root: 'renderer',
     plugins: [react()],
     worker: { format: 'es' },
+    // Cross-origin isolated in development too, as both doors serve the built UI.
+    server: {
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    },
     build: {
       outDir: resolve('out/renderer'),
       rollupOptions: { input: resolve('renderer/index.html') },

@@ -1,15 +1,19 @@
 // The Electron door: one hardened window over the same host services the other doors use.
 // Kept thin on purpose: behaviour lives in main/host and the services.
 import path from 'node:path';
-import { app, BrowserWindow, ipcMain, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, session, shell, type WebContents } from 'electron';
 import { Connection } from '../host/router';
 import { createHost } from '../host/create';
 import { contentSecurityPolicy } from '../serve/csp';
+import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appSchemeReply } from './app-scheme';
 import { WIRE_CHANNEL } from './channel';
 import { isOwnFrame, isSafeExternalUrl, WEB_PREFERENCES } from './policy';
 
 const devUrl = process.env.ELECTRON_RENDERER_URL;
-const indexFile = path.join(__dirname, '..', 'renderer', 'index.html');
+const rendererDir = path.join(__dirname, '..', 'renderer');
+
+// Before ready: a scheme's privileges are fixed when the app starts.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 
 function harden(contents: WebContents) {
   contents.on('will-navigate', (e) => e.preventDefault());
@@ -27,13 +31,19 @@ async function start() {
   const ses = session.defaultSession;
   ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
+  const csp = contentSecurityPolicy(devUrl ? [devUrl.replace(/^http/, 'ws')] : []);
+  ses.protocol.handle(APP_SCHEME, async (request) => {
+    const r = await appSchemeReply(rendererDir, request, csp);
+    return new Response(r.body ?? null, { status: r.status, headers: r.headers });
+  });
+  // The dev server's answers get the same CSP (ours carry it already).
   ses.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy(devUrl ? [devUrl.replace(/^http/, 'ws')] : [])] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
   });
 
   const connections = new Map<number, Connection>();
   ipcMain.on(WIRE_CHANNEL, (event, message: unknown) => {
-    if (!isOwnFrame(event.senderFrame?.url, { indexFile, devUrl })) return;
+    if (!isOwnFrame(event.senderFrame?.url, { devUrl })) return;
     const wc = event.sender;
     let conn = connections.get(wc.id);
     if (!conn) {
@@ -59,7 +69,7 @@ async function start() {
   harden(win.webContents);
   win.once('ready-to-show', () => win.show());
   if (devUrl) await win.loadURL(devUrl);
-  else await win.loadFile(indexFile);
+  else await win.loadURL(APP_INDEX_URL);
 
   app.on('window-all-closed', () => {
     // Runs live on the nodes, not in this process: closing the window loses nothing.

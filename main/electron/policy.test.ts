@@ -12,13 +12,16 @@ describe('Electron window policy', () => {
     }
   });
   it('accepts IPC only from our own page', () => {
-    const app = { indexFile: '/opt/Spindle/resources/app.asar/out/renderer/index.html' };
-    expect(isOwnFrame('file:///opt/Spindle/resources/app.asar/out/renderer/index.html', app)).toBe(true);
-    expect(isOwnFrame('file:///opt/Spindle/resources/app.asar/out/renderer/index.html#x', app)).toBe(true);
-    expect(isOwnFrame('file:///tmp/evil.html', app)).toBe(false);
+    const app = {};
+    expect(isOwnFrame('spindle://studio/index.html', app)).toBe(true);
+    expect(isOwnFrame('spindle://studio/index.html#x', app)).toBe(true);
+    expect(isOwnFrame('spindle://studio/other.html', app)).toBe(false);
+    expect(isOwnFrame('spindle://evil/index.html', app)).toBe(false);
+    expect(isOwnFrame('file:///opt/Spindle/resources/app.asar/out/renderer/index.html', app)).toBe(false);
     expect(isOwnFrame('https://example.com/', app)).toBe(false);
     expect(isOwnFrame(undefined, app)).toBe(false);
-    expect(isOwnFrame('http://localhost:5173/', { ...app, devUrl: 'http://localhost:5173' })).toBe(true);
-    expect(isOwnFrame('http://localhost:5174/', { ...app, devUrl: 'http://localhost:5173' })).toBe(false);
+    expect(isOwnFrame('http://localhost:5173/', { devUrl: 'http://localhost:5173' })).toBe(true);
+    expect(isOwnFrame('http://localhost:5174/', { devUrl: 'http://localhost:5173' })).toBe(false);
+    expect(isOwnFrame('spindle://studio/index.html', { devUrl: 'http://localhost:5173' })).toBe(false);
   });
 });

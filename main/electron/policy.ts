@@ -1,5 +1,5 @@
 // The Electron window's security policy, kept free of Electron imports so it can be tested.
-import { pathToFileURL } from 'node:url';
+import { APP_INDEX_URL, isAppOrigin } from './app-scheme';
 
 /** Every window's web preferences: the renderer gets no Node and no Electron. */
 export const WEB_PREFERENCES = {
@@ -24,14 +24,12 @@ export function isSafeExternalUrl(url: string): boolean {
   }
 }
 
-/** Only our own page may talk to the host: the built index.html, or the dev server's origin. */
-export function isOwnFrame(frameUrl: string | undefined, app: { indexFile: string; devUrl?: string }): boolean {
+/** Only our own page may talk to the host: the built index.html on our scheme, or the dev server's origin. */
+export function isOwnFrame(frameUrl: string | undefined, app: { devUrl?: string }): boolean {
   if (!frameUrl) return false;
   try {
     if (app.devUrl) return new URL(frameUrl).origin === new URL(app.devUrl).origin;
-    const own = new URL(pathToFileURL(app.indexFile).href);
-    const got = new URL(frameUrl);
-    return got.protocol === 'file:' && got.pathname === own.pathname;
+    return isAppOrigin(frameUrl) && new URL(frameUrl).pathname === new URL(APP_INDEX_URL).pathname;
   } catch {
     return false;
   }

@@ -45,6 +45,9 @@ describe('spindle serve', () => {
     expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
     const escape = await fetch(`http://127.0.0.1:${server.port}/..%2Fspindle-secret.txt`);
     expect([403, 404]).toContain(escape.status);
+    // A malformed escape is refused, and the server goes on answering.
+    expect((await fetch(`http://127.0.0.1:${server.port}/%E0%A4%A`)).status).toBe(403);
+    expect((await fetch(`http://127.0.0.1:${server.port}/index.html`)).status).toBe(200);
   });
 
   it('refuses WebSockets without the right token and accepts the right one', async () => {

@@ -9,20 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type Services } from '../host/router';
 import { contentSecurityPolicy } from './csp';
+import { staticReply } from './static-files';
 
 const HOST = '127.0.0.1';
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ttf': 'font/ttf',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 export interface ServeOptions {
   port?: number;
@@ -57,34 +46,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${HOST}`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405).end();
-      return;
-    }
-    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-    const file = path.resolve(root, '.' + rel);
-    if (!file.startsWith(root + path.sep)) {
-      res.writeHead(403).end();
-      return;
-    }
-    fs.readFile(file, (err, body) => {
-      if (err) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
-        'content-security-policy': csp(),
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
-        'cache-control': 'no-cache',
-        // Cross-origin isolation: the page may then share memory with its planner worker (the
-        // table updates in the keystroke's own frame), and no other origin can open or embed it.
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-embedder-policy': 'require-corp',
-        'cross-origin-resource-policy': 'same-origin',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
+    void staticReply(root, req.method ?? 'GET', url.pathname, csp()).then((r) => {
+      res.writeHead(r.status, r.headers).end(r.body);
     });
   });
 

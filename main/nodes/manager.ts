@@ -75,11 +75,13 @@ export class NodeManager {
     const cached = this.pool.get(key);
     if (cached && !opts.fresh) {
       const c = await cached.conn.catch(() => null);
-      if (c && !c.closed) {
+      if (c && !c.closed && c.stillTrusted()) {
         cached.lastUsed = Date.now();
         return c;
       }
       if (this.pool.get(key) === cached) this.pool.delete(key);
+      // known_hosts no longer vouches for its keys: drop it; the new connection asks or refuses.
+      c?.close();
     } else if (cached && opts.fresh) {
       this.pool.delete(key);
       cached.conn.then((c) => c.close()).catch(() => undefined);

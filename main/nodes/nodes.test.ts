@@ -8,6 +8,8 @@ import type { HostMessage } from '../../app/protocol';
 import type { Prompt } from '../../app/protocol/prompts';
 import { createHost, type Host } from '../host/create';
 import { Connection } from '../host/router';
+import { NodeSpec } from '../../app/protocol/nodes';
+import { nodeManagerFor } from './manager';
 import { waitFor } from '../testing/cli';
 import { startTwoNodes, type TwoNodes } from '../testing/netns';
 import { makeSshWorld, startSshd, type Sshd, type SshWorld } from '../testing/sshd';
@@ -114,6 +116,28 @@ describe('nodes and prompts services', () => {
     const { lastProbe: _lp, ...innerSpec } = inner as { lastProbe: unknown; name: string };
     const r = (await request('nodes.test', { node: innerSpec })) as { ok: boolean; message: string };
     expect(r.ok, r.message).toBe(true);
+  });
+
+  it('reuses a pooled connection only while known_hosts still vouches for its host key', async () => {
+    const nodes = nodeManagerFor(host.context);
+    const spec = NodeSpec.parse(nodeSpec(alpha, 'alpha-pooled'));
+    const first = await nodes.connect(spec);
+    expect(await nodes.connect(spec)).toBe(first);
+    const trusted = fs.readFileSync(world.knownHosts, 'utf8');
+    try {
+      // The user replaces alpha's entry (say, with a key they were told about): the live connection,
+      // verified with the old key, is not handed out again; the new one is refused.
+      fs.writeFileSync(world.knownHosts, trusted.replaceAll(alpha.hostKey().base64, beta.hostKey().base64));
+      policy = () => ({});
+      const err = await nodes.connect(spec).catch((e: Error) => e);
+      expect(String(err)).toContain('has changed');
+      expect(first.closed).toBe(true);
+    } finally {
+      fs.writeFileSync(world.knownHosts, trusted);
+    }
+    const again = await nodes.connect(spec);
+    expect(again).not.toBe(first);
+    expect((await again.exec('echo ok')).stdout).toBe('ok\n');
   });
 
   it('refuses a changed host key and shows it to the UI without offering to accept', async () => {

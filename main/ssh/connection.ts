@@ -104,13 +104,22 @@ class PausableDeadline {
 // share one question rather than opening two dialogs.
 const pendingTrust = new Map<string, Promise<Answer>>();
 
-async function verifyHostKey(hop: Hop, blob: Buffer, opts: ConnectOptions, deadline: PausableDeadline): Promise<void> {
+/** A host key a connection was verified with: known_hosts must go on vouching for it. */
+export interface VerifiedHostKey {
+  host: string;
+  port: number;
+  keyType: string;
+  keyBase64: string;
+}
+
+async function verifyHostKey(hop: Hop, blob: Buffer, opts: ConnectOptions, deadline: PausableDeadline): Promise<VerifiedHostKey> {
   const keyType = keyTypeOfBlob(blob);
   const b64 = blob.toString('base64');
   const fingerprint = fingerprintOfBlob(blob);
   const key = { host: hop.host, port: hop.port, label: hop.label, keyType, fingerprint };
+  const verified = { host: hop.host, port: hop.port, keyType, keyBase64: b64 };
   const check = checkHostKey(readKnownHosts(opts.knownHostsFile), hop.host, hop.port, keyType, b64);
-  if (check.status === 'known') return;
+  if (check.status === 'known') return verified;
   if (check.status === 'revoked') {
     throw new SshError('hostkey-revoked', `${hop.label} (${hostKeyName(hop.host, hop.port)}) presented a revoked ${keyType} key ${fingerprint} (${opts.knownHostsFile}:${check.entry.line}); refusing to connect`);
   }
@@ -153,6 +162,7 @@ async function verifyHostKey(hop: Hop, blob: Buffer, opts: ConnectOptions, deadl
   if (checkHostKey(readKnownHosts(opts.knownHostsFile), hop.host, hop.port, keyType, b64).status !== 'known') {
     appendKnownHost(opts.knownHostsFile, hop.host, hop.port, keyType, b64);
   }
+  return verified;
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -248,9 +258,14 @@ function makeAuth(hop: Hop, opts: ConnectOptions, deadline: PausableDeadline, tr
   };
 }
 
-function connectHop(hop: Hop, sock: NodeJS.ReadableStream | undefined, opts: ConnectOptions): Promise<Client> {
-  return new Promise<Client>((resolve, reject) => {
+function connectHop(
+  hop: Hop,
+  sock: NodeJS.ReadableStream | undefined,
+  opts: ConnectOptions,
+): Promise<{ client: Client; hostKey: VerifiedHostKey }> {
+  return new Promise((resolve, reject) => {
     const client = new Client();
+    let hostKey: VerifiedHostKey | null = null;
     let failure: Error | null = null;
     let settled = false;
     const tried: string[] = [];
@@ -270,10 +285,11 @@ function connectHop(hop: Hop, sock: NodeJS.ReadableStream | undefined, opts: Con
     const next = makeAuth(hop, opts, deadline, tried);
     client.on('ready', () => {
       if (settled) return;
+      if (!hostKey) return fail(new SshError('network', `${where}: ready before its host key was verified`));
       settled = true;
       deadline.clear();
       opts.signal?.removeEventListener('abort', onAbort);
-      resolve(client);
+      resolve({ client, hostKey });
     });
     client.on('error', (e: Error & { level?: string; code?: string }) => {
       if (failure) return fail(failure);
@@ -297,7 +313,10 @@ function connectHop(hop: Hop, sock: NodeJS.ReadableStream | undefined, opts: Con
       algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) as never },
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
         verifyHostKey(hop, key, opts, deadline).then(
-          () => verify(true),
+          (k) => {
+            hostKey = k;
+            verify(true);
+          },
           (e: Error) => {
             failure = e;
             verify(false);
@@ -346,6 +365,36 @@ export interface NodeChannel {
   close(): void;
 }
 
+/** Re-checks verified keys against known_hosts, reading the file again only when it has changed. */
+class HostKeyWitness {
+  private stamp: string | null;
+
+  constructor(
+    private readonly file: string,
+    private readonly keys: VerifiedHostKey[],
+  ) {
+    this.stamp = this.fileStamp();
+  }
+
+  private fileStamp(): string | null {
+    try {
+      const st = fs.statSync(this.file);
+      return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    } catch {
+      return null;
+    }
+  }
+
+  stillTrusted(): boolean {
+    const stamp = this.fileStamp();
+    if (stamp !== null && stamp === this.stamp) return true;
+    const entries = readKnownHosts(this.file);
+    const ok = this.keys.every((k) => checkHostKey(entries, k.host, k.port, k.keyType, k.keyBase64).status === 'known');
+    this.stamp = ok ? stamp : null;
+    return ok;
+  }
+}
+
 export class SshConnection implements NodeChannel {
   private sftpP: Promise<SFTPWrapper> | null = null;
   private closeCbs: (() => void)[] = [];
@@ -354,6 +403,7 @@ export class SshConnection implements NodeChannel {
   constructor(
     readonly label: string,
     private readonly clients: Client[],
+    private readonly hostKeys: HostKeyWitness,
   ) {
     // Any hop closing ends the chain: the inner connections ride on it.
     for (const c of clients) {
@@ -364,6 +414,15 @@ export class SshConnection implements NodeChannel {
 
   get closed() {
     return this.isClosed;
+  }
+
+  /**
+   * Whether known_hosts still vouches for every hop's key this connection was verified with. A
+   * pooled connection outlives the moment it was checked; if the user has since removed, changed or
+   * revoked an entry, it must not be reused.
+   */
+  stillTrusted(): boolean {
+    return this.hostKeys.stillTrusted();
   }
 
   private markClosed() {
@@ -497,11 +556,13 @@ export class SshConnection implements NodeChannel {
 export async function connectChain(hops: Hop[], opts: ConnectOptions): Promise<SshConnection> {
   if (hops.length === 0) throw new Error('no hops to connect');
   const clients: Client[] = [];
+  const hostKeys: VerifiedHostKey[] = [];
   try {
     let sock: NodeJS.ReadableStream | undefined;
     for (const [i, hop] of hops.entries()) {
-      const client = await connectHop(hop, sock, opts);
+      const { client, hostKey } = await connectHop(hop, sock, opts);
       clients.push(client);
+      hostKeys.push(hostKey);
       if (i < hops.length - 1) {
         const nextHop = hops[i + 1];
         sock = await new Promise<ClientChannel>((resolve, reject) =>
@@ -515,5 +576,5 @@ export async function connectChain(hops: Hop[], opts: ConnectOptions): Promise<S
     for (const c of clients.reverse()) c.end();
     throw e;
   }
-  return new SshConnection(hops[hops.length - 1].label, clients);
+  return new SshConnection(hops[hops.length - 1].label, clients, new HostKeyWitness(opts.knownHostsFile, hostKeys));
 }

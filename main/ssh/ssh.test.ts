@@ -255,6 +255,33 @@ describe('connections to a real sshd', () => {
     conn.close();
   });
 
+  it('a live connection knows whether known_hosts still vouches for every hop it was verified with', async () => {
+    fs.writeFileSync(world.knownHosts, '');
+    world.trust(a);
+    world.trust(b);
+    const trusted = fs.readFileSync(world.knownHosts, 'utf8');
+    const conn = await connectChain([hop(a, world.clientKey, 'jump'), hop(b, world.clientKey, 'inner')], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null });
+    try {
+      expect(conn.stillTrusted()).toBe(true);
+      // Unrelated entries come and go: still trusted.
+      fs.appendFileSync(world.knownHosts, `other.example ssh-ed25519 ${KEY}\n`);
+      expect(conn.stillTrusted()).toBe(true);
+      // The jump host's entry removed (ssh-keygen -R): no longer.
+      fs.writeFileSync(world.knownHosts, trusted.split('\n').filter((l) => !l.includes(a.hostKey().base64)).join('\n'));
+      expect(conn.stillTrusted()).toBe(false);
+      fs.writeFileSync(world.knownHosts, trusted);
+      expect(conn.stillTrusted()).toBe(true);
+      // The inner host's entry replaced by another key, or that key revoked: no longer.
+      fs.writeFileSync(world.knownHosts, trusted.replace(b.hostKey().base64, OTHER));
+      expect(conn.stillTrusted()).toBe(false);
+      fs.writeFileSync(world.knownHosts, `${trusted}@revoked * ${b.hostKey().type} ${b.hostKey().base64}\n`);
+      expect(conn.stillTrusted()).toBe(false);
+    } finally {
+      conn.close();
+      fs.writeFileSync(world.knownHosts, trusted);
+    }
+  });
+
   it('reads byte ranges, writes atomically and uploads over SFTP', async () => {
     fs.writeFileSync(world.knownHosts, '');
     world.trust(a);

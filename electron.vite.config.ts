@@ -17,7 +17,10 @@ export default defineConfig({
     build: {
       externalizeDeps: false,
       outDir: 'out/preload',
-      rollupOptions: { input: { index: resolve('main/electron/preload.ts') }, output: { format: 'cjs' } },
+      rollupOptions: {
+        input: { index: resolve('main/electron/preload.ts') },
+        output: { format: 'cjs' },
+      },
     },
   },
   renderer: {
@@ -26,7 +29,10 @@ export default defineConfig({
     worker: { format: 'es' },
     // Cross-origin isolated in development too, as both doors serve the built UI.
     server: {
-      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+      headers: {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+      },
     },
     build: {
       outDir: resolve('out/renderer'),

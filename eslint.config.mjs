@@ -8,7 +8,18 @@ const intoLayer = (...layers) => ({
   regex: `^(\\.\\./)+(${layers.join('|')})(/|$)`,
   message: `This layer may not import ${layers.join(' or ')}/ (see ARCHITECTURE.md).`,
 });
-const io = ['electron', 'ssh2', 'ws', 'node-pty', 'child_process', 'fs', 'net', 'http', 'os', 'path'];
+const io = [
+  'electron',
+  'ssh2',
+  'ws',
+  'node-pty',
+  'child_process',
+  'fs',
+  'net',
+  'http',
+  'os',
+  'path',
+];
 const noIo = {
   regex: `^(node:.*|${io.join('|')})$`,
   message: 'app/ and renderer/ are free of I/O: no Node built-ins or host libraries.',
@@ -17,7 +28,9 @@ const noIo = {
 export const layerRules = [
   {
     files: ['app/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [intoLayer('main', 'renderer'), noIo] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [intoLayer('main', 'renderer'), noIo] }],
+    },
   },
   {
     // Tests of the pure core may read fixtures from disk; they still may not reach up a layer.
@@ -36,13 +49,25 @@ export const layerRules = [
 
 export default tseslint.config(
   {
-    ignores: ['out/**', 'dist/**', 'release/**', 'node_modules/**', 'native/**', 'test-results/**', 'playwright-report/**', 'resources/schema/**'],
+    ignores: [
+      'out/**',
+      'dist/**',
+      'release/**',
+      'node_modules/**',
+      'native/**',
+      'test-results/**',
+      'playwright-report/**',
+      'resources/schema/**',
+    ],
   },
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },

@@ -25,7 +25,10 @@ export function benchConfig(): RunConfig {
 }
 
 /** Milliseconds of each timed run (after warm-up runs that let the JIT settle). */
-export function timeSearch(runs: number, warmup = 5): { samples: number[]; median: number; candidates: number; layouts: number } {
+export function timeSearch(
+  runs: number,
+  warmup = 5,
+): { samples: number[]; median: number; candidates: number; layouts: number } {
   const config = benchConfig();
   let candidates = 0;
   let layouts = 0;
@@ -49,7 +52,10 @@ function main(argv: string[]) {
   const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 31;
   const r = timeSearch(runs);
   if (argv.includes('--json')) {
-    process.stdout.write(JSON.stringify({ median_ms: r.median, runs, candidates: r.candidates, layouts: r.layouts }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ median_ms: r.median, runs, candidates: r.candidates, layouts: r.layouts }) +
+        '\n',
+    );
     return;
   }
   const sorted = [...r.samples].sort((a, b) => a - b);

@@ -23,15 +23,22 @@ export interface Studio {
 }
 
 export async function startStudio(home: string, env: Record<string, string> = {}): Promise<Studio> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(repoRoot, 'bin', 'spindle.js'), 'serve', '--json'], {
-    env: { ...process.env, SPINDLE_HOME: home, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'bin', 'spindle.js'), 'serve', '--json'],
+    {
+      env: { ...process.env, SPINDLE_HOME: home, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stderr!.on('data', (d) => (log += String(d)));
   const first = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`spindle serve did not start:\n${log}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`spindle serve did not start:\n${log}`)),
+      20_000,
+    );
     child.stdout!.on('data', (d) => {
       buf += String(d);
       log += String(d);

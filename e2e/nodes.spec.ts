@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { expect, openNodes, test } from './sshd';
 
-test('adding a node asks to trust its unknown key; Escape rejects, accepting connects and the probe shows the machine; a swapped key is blocked', async ({ page, lab }, testInfo) => {
+test('adding a node asks to trust its unknown key; Escape rejects, accepting connects and the probe shows the machine; a swapped key is blocked', async ({
+  page,
+  lab,
+}, testInfo) => {
   const sshd = await lab.loopback('loop');
   const studio = await lab.studio();
   await openNodes(page, studio);
@@ -58,7 +61,9 @@ test('adding a node asks to trust its unknown key; Escape rejects, accepting con
   await expect(row.getByTestId('node-cpu')).toContainText('GiB');
   await expect(row.getByTestId('node-gpus')).toHaveText('No GPU');
   await row.getByRole('button', { name: 'loop', exact: true }).click();
-  await expect(page.locator('#node-loop-details')).toContainText('No NVIDIA GPU found on this node');
+  await expect(page.locator('#node-loop-details')).toContainText(
+    'No NVIDIA GPU found on this node',
+  );
   await page.screenshot({ path: testInfo.outputPath('node-ready.png') });
 
   // The server is reinstalled (or impersonated): a new host key. The studio's next connection
@@ -88,7 +93,10 @@ test('adding a node asks to trust its unknown key; Escape rejects, accepting con
   expect(known).not.toContain(rotated.base64);
 });
 
-test('importing two hosts from an ssh config into a cluster, then probing the cluster, shows rendezvous reachability', async ({ page, lab }, testInfo) => {
+test('importing two hosts from an ssh config into a cluster, then probing the cluster, shows rendezvous reachability', async ({
+  page,
+  lab,
+}, testInfo) => {
   const pair = await lab.twoNodes(['node-a', 'node-b']);
   const config = lab.writeSshConfig(pair.nodes.map((n) => ({ alias: n.name, sshd: n.sshd })));
   const studio = await lab.studio();
@@ -119,7 +127,8 @@ test('importing two hosts from an ssh config into a cluster, then probing the cl
     expect(fingerprints).toContain(fp);
     await ask.getByRole('button', { name: 'Trust and connect' }).click();
     // The host asks one question at a time: the next one replaces this one, or none is left.
-    if (i < pair.nodes.length - 1) await expect(ask.getByTestId('prompt-fingerprint')).not.toHaveText(fp);
+    if (i < pair.nodes.length - 1)
+      await expect(ask.getByTestId('prompt-fingerprint')).not.toHaveText(fp);
     else await expect(ask).toBeHidden();
   }
 
@@ -128,7 +137,10 @@ test('importing two hosts from an ssh config into a cluster, then probing the cl
   await expect(matrix).toBeVisible({ timeout: 90_000 });
   const toMaster = matrix.locator('td[data-from="node-b"][data-to="node-a"]');
   await expect(toMaster).toHaveClass(/\bok\b/);
-  await expect(toMaster).toHaveAttribute('title', new RegExp(`node-b → node-a reaches ${pair.nodes[0].address.replace(/\./g, '\\.')}:\\d+`));
+  await expect(toMaster).toHaveAttribute(
+    'title',
+    new RegExp(`node-b → node-a reaches ${pair.nodes[0].address.replace(/\./g, '\\.')}:\\d+`),
+  );
   await expect(cluster.getByTestId('reach-summary')).toHaveText('every tested route connects');
   await expect(cluster.getByTestId('cluster-warnings')).toBeVisible();
 
@@ -146,7 +158,10 @@ test('importing two hosts from an ssh config into a cluster, then probing the cl
   await page.screenshot({ path: testInfo.outputPath('cluster-probed.png') });
 });
 
-test('a key passphrase is asked in a password dialog, used for the connection and stored nowhere', async ({ page, lab }) => {
+test('a key passphrase is asked in a password dialog, used for the connection and stored nowhere', async ({
+  page,
+  lab,
+}) => {
   const sshd = await lab.loopback('locked');
   lab.world.trust(sshd);
   const studio = await lab.studio();
@@ -170,17 +185,30 @@ test('a key passphrase is asked in a password dialog, used for the connection an
   await page.keyboard.press('Enter');
   await expect(ask).toBeHidden();
   await expect(form).toBeHidden();
-  await expect(page.getByTestId('node-locked')).toHaveAttribute('data-verdict', 'ready', { timeout: 60_000 });
+  await expect(page.getByTestId('node-locked')).toHaveAttribute('data-verdict', 'ready', {
+    timeout: 60_000,
+  });
 
   // Not in the studio's data dir, not in the page's storage.
-  const files = fs.readdirSync(studio.home, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+  const files = fs
+    .readdirSync(studio.home, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile());
   expect(files.length).toBeGreaterThan(0);
-  for (const f of files) expect(fs.readFileSync(`${f.parentPath}/${f.name}`).includes(lab.world.passphrase), f.name).toBe(false);
-  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  for (const f of files)
+    expect(
+      fs.readFileSync(`${f.parentPath}/${f.name}`).includes(lab.world.passphrase),
+      f.name,
+    ).toBe(false);
+  const stored = await page.evaluate(
+    () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+  );
   expect(stored).not.toContain(lab.world.passphrase);
 });
 
-test('a shell on a node runs hostname and shows the node’s answer', async ({ page, lab }, testInfo) => {
+test('a shell on a node runs hostname and shows the node’s answer', async ({
+  page,
+  lab,
+}, testInfo) => {
   const sshd = await lab.loopback('shellhost');
   lab.world.trust(sshd);
   const studio = await lab.studio();
@@ -197,12 +225,18 @@ test('a shell on a node runs hostname and shows the node’s answer', async ({ p
 
   await page.getByRole('button', { name: 'Open a shell on shellhost' }).click();
   const shell = page.getByTestId('shell-shellhost');
-  await expect(shell.getByTestId('terminal')).toHaveAttribute('data-state', 'open', { timeout: 30_000 });
+  await expect(shell.getByTestId('terminal')).toHaveAttribute('data-state', 'open', {
+    timeout: 30_000,
+  });
   await shell.locator('.xterm').click();
   await page.keyboard.type('hostname\n');
   // A row that is exactly the answer (the prompt line has more on it).
   const name = os.hostname();
-  await expect(shell.locator('.xterm-rows > div').filter({ hasText: new RegExp(`^\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) })).not.toHaveCount(0, { timeout: 20_000 });
+  await expect(
+    shell
+      .locator('.xterm-rows > div')
+      .filter({ hasText: new RegExp(`^\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) }),
+  ).not.toHaveCount(0, { timeout: 20_000 });
   await page.screenshot({ path: testInfo.outputPath('node-shell.png') });
 
   // Closing the tab ends the shell on the node.

@@ -157,7 +157,9 @@ test.describe('on this computer', () => {
     const compare = memory.getByTestId('plan-compare');
     await expect(compare.locator('tr.plan-compare-row').first()).toBeVisible();
     // Model states are predicted exactly on CPU; the comparison says so for the weights.
-    await expect(compare.locator('tr.plan-compare-row', { hasText: /^\s*weights/ }).first()).toHaveAttribute('data-status', 'ok');
+    await expect(
+      compare.locator('tr.plan-compare-row', { hasText: /^\s*weights/ }).first(),
+    ).toHaveAttribute('data-status', 'ok');
     await page.screenshot({ path: testInfo.outputPath('run-memory.png') });
 
     // A second, shorter run from the same config ("Launch again"), overlaid on the first.

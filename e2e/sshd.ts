@@ -44,7 +44,16 @@ export const test = base.extend<{ lab: SshLab }>({
       writeSshConfig(hosts) {
         const file = path.join(world.dir, `ssh_config_${Date.now()}`);
         const text = hosts
-          .map(({ alias, sshd }) => [`Host ${alias}`, `  HostName ${sshd.host}`, `  Port ${sshd.port}`, '  User root', `  IdentityFile ${world.clientKey}`, ''].join('\n'))
+          .map(({ alias, sshd }) =>
+            [
+              `Host ${alias}`,
+              `  HostName ${sshd.host}`,
+              `  Port ${sshd.port}`,
+              '  User root',
+              `  IdentityFile ${world.clientKey}`,
+              '',
+            ].join('\n'),
+          )
           .join('\n');
         fs.writeFileSync(file, text);
         return file;
@@ -66,7 +75,8 @@ export const test = base.extend<{ lab: SshLab }>({
     await use(lab);
     // Studios first (they hold SSH connections), then servers, namespaces, files.
     for (const { studio } of studios) await studio.stop();
-    for (const home of new Set(studios.map((s) => s.home))) fs.rmSync(home, { recursive: true, force: true });
+    for (const home of new Set(studios.map((s) => s.home)))
+      fs.rmSync(home, { recursive: true, force: true });
     for (const s of servers) await s.stop();
     for (const c of clusters) await c.cleanup();
     await world.cleanup();

@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { validateConfigObject } from '../app/config';
 import { parseEventLine, type RunEvent } from '../app/metrics/events';
-import { compareMemory, formatCompareTable, planForRun, type Comparison } from '../app/planner/compare';
+import {
+  compareMemory,
+  formatCompareTable,
+  planForRun,
+  type Comparison,
+} from '../app/planner/compare';
 import type { LayoutPlan } from '../app/planner';
 
 export interface RunComparison {
@@ -17,10 +22,16 @@ export interface RunComparison {
   comparison: Comparison;
 }
 
-export function readRun(dir: string): { config: ReturnType<typeof validateConfigObject> extends { ok: true; config: infer C } ? C : never; events: RunEvent[] } {
+export function readRun(dir: string): {
+  config: ReturnType<typeof validateConfigObject> extends { ok: true; config: infer C } ? C : never;
+  events: RunEvent[];
+} {
   const raw = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   const r = validateConfigObject(raw);
-  if (!r.ok) throw new Error(`${dir}/config.json: ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  if (!r.ok)
+    throw new Error(
+      `${dir}/config.json: ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    );
   const events: RunEvent[] = [];
   for (const line of fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n')) {
     if (!line.trim()) continue;
@@ -33,7 +44,12 @@ export function readRun(dir: string): { config: ReturnType<typeof validateConfig
 export function compareRun(dir: string, perturb: Record<string, number> = {}): RunComparison {
   const { config, events } = readRun(dir);
   const plan = planForRun(config, events);
-  return { name: path.basename(path.resolve(dir)), dir, plan, comparison: compareMemory(plan, events, { perturb }) };
+  return {
+    name: path.basename(path.resolve(dir)),
+    dir,
+    plan,
+    comparison: compareMemory(plan, events, { perturb }),
+  };
 }
 
 function main(argv: string[]) {
@@ -45,20 +61,28 @@ function main(argv: string[]) {
     if (a === '--json') json = true;
     else if (a === '--perturb') {
       const [term, factor] = (argv[++i] ?? '').split('=');
-      if (!term || !Number.isFinite(Number(factor))) throw new Error(`--perturb: expected TERM=FACTOR, got ${argv[i]}`);
+      if (!term || !Number.isFinite(Number(factor)))
+        throw new Error(`--perturb: expected TERM=FACTOR, got ${argv[i]}`);
       perturb[term] = Number(factor);
     } else dirs.push(a);
   }
-  if (dirs.length === 0) throw new Error('usage: planner-compare.ts [--json] [--perturb TERM=FACTOR] RUN_DIR...');
+  if (dirs.length === 0)
+    throw new Error('usage: planner-compare.ts [--json] [--perturb TERM=FACTOR] RUN_DIR...');
   const results = dirs.map((d) => compareRun(d, perturb));
   if (json) {
-    process.stdout.write(JSON.stringify(Object.fromEntries(results.map((r) => [r.name, r.comparison]))) + '\n');
+    process.stdout.write(
+      JSON.stringify(Object.fromEntries(results.map((r) => [r.name, r.comparison]))) + '\n',
+    );
     return;
   }
-  for (const r of results) process.stdout.write(`${r.name}\n${formatCompareTable(r.comparison)}\n\n`);
+  for (const r of results)
+    process.stdout.write(`${r.name}\n${formatCompareTable(r.comparison)}\n\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('planner-compare.ts')) {
+if (
+  import.meta.url === `file://${process.argv[1]}` ||
+  process.argv[1]?.endsWith('planner-compare.ts')
+) {
   try {
     main(process.argv.slice(2));
   } catch (e) {

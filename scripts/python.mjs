@@ -4,9 +4,13 @@
 import { spawnSync } from 'node:child_process';
 
 export function findTorchPython() {
-  const candidates = [process.env.SPINDLE_PYTHON, '/usr/bin/python3', 'python3', 'python'].filter(Boolean);
+  const candidates = [process.env.SPINDLE_PYTHON, '/usr/bin/python3', 'python3', 'python'].filter(
+    Boolean,
+  );
   for (const py of candidates) {
-    const r = spawnSync(py, ['-c', 'import torch, sys; print(torch.__version__)'], { encoding: 'utf8' });
+    const r = spawnSync(py, ['-c', 'import torch, sys; print(torch.__version__)'], {
+      encoding: 'utf8',
+    });
     if (r.status === 0) return { python: py, torch: r.stdout.trim() };
   }
   return null;
@@ -15,7 +19,9 @@ export function findTorchPython() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const found = findTorchPython();
   if (!found) {
-    process.stderr.write('No Python with PyTorch found. On Debian: apt-get install python3-torch python3-pytest (or set SPINDLE_PYTHON).\n');
+    process.stderr.write(
+      'No Python with PyTorch found. On Debian: apt-get install python3-torch python3-pytest (or set SPINDLE_PYTHON).\n',
+    );
     process.exit(1);
   }
   const args = process.argv.slice(2);

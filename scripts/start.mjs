@@ -3,7 +3,15 @@
 // is present, otherwise as `spindle serve` in a browser.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { electronBinary, ensureBuild, ensureDebs, ensureNodeModules, ensurePython, root, RUNTIME_DEBS } from './setup.mjs';
+import {
+  electronBinary,
+  ensureBuild,
+  ensureDebs,
+  ensureNodeModules,
+  ensurePython,
+  root,
+  RUNTIME_DEBS,
+} from './setup.mjs';
 
 ensureNodeModules();
 ensureDebs(RUNTIME_DEBS);
@@ -20,5 +28,11 @@ if (electron && !process.env.SPINDLE_SERVE) {
 } else {
   const why = electron ? 'SPINDLE_SERVE is set' : "Electron's binary is not installed here";
   process.stdout.write(`${why}: opening the studio in a browser instead (spindle serve).\n`);
-  forward(spawn(process.execPath, [path.join(root, 'bin', 'spindle.js'), 'serve', '--open', ...process.argv.slice(2)], { stdio: 'inherit' }));
+  forward(
+    spawn(
+      process.execPath,
+      [path.join(root, 'bin', 'spindle.js'), 'serve', '--open', ...process.argv.slice(2)],
+      { stdio: 'inherit' },
+    ),
+  );
 }

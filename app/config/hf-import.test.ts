@@ -44,7 +44,16 @@ const qwen25_7b = {
   vocab_size: 152064,
 };
 
-const qwen25_05b = { ...qwen25_7b, hidden_size: 896, intermediate_size: 4864, num_attention_heads: 14, num_hidden_layers: 24, num_key_value_heads: 2, tie_word_embeddings: true, vocab_size: 151936 };
+const qwen25_05b = {
+  ...qwen25_7b,
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_attention_heads: 14,
+  num_hidden_layers: 24,
+  num_key_value_heads: 2,
+  tie_word_embeddings: true,
+  vocab_size: 151936,
+};
 
 const mistral_7b = {
   architectures: ['MistralForCausalLM'],
@@ -62,7 +71,15 @@ const mistral_7b = {
   vocab_size: 32000,
 };
 
-const nemo = { ...mistral_7b, head_dim: 128, hidden_size: 5120, num_hidden_layers: 40, rope_theta: 1000000.0, sliding_window: null, vocab_size: 131072 };
+const nemo = {
+  ...mistral_7b,
+  head_dim: 128,
+  hidden_size: 5120,
+  num_hidden_layers: 40,
+  rope_theta: 1000000.0,
+  sliding_window: null,
+  vocab_size: 131072,
+};
 
 function ok(r: ReturnType<typeof importHfConfig>) {
   if (!r.ok) throw new Error(r.error);
@@ -76,16 +93,21 @@ describe('importHfConfig', () => {
     ['qwen2.5-0.5b', qwen25_05b],
     ['mistral-7b-v0.1', mistral_7b],
     ['mistral-nemo-12b', nemo],
-  ] as const)('imports %s to the preset architecture and its published parameter count', (id, cfg) => {
-    const r = ok(importHfConfig(cfg));
-    const preset = modelPresets[id];
-    const { head_dim: presetHeadDim, ...presetRest } = preset.architecture;
-    const { head_dim: importedHeadDim, ...importedRest } = r.architecture;
-    expect(importedRest).toEqual(presetRest);
-    // head_dim is carried over only when the config states it.
-    expect(importedHeadDim ?? r.architecture.hidden / r.architecture.heads).toBe(presetHeadDim ?? preset.architecture.hidden / preset.architecture.heads);
-    expect(modelShape(r.architecture).params).toBe(preset.published_params);
-  });
+  ] as const)(
+    'imports %s to the preset architecture and its published parameter count',
+    (id, cfg) => {
+      const r = ok(importHfConfig(cfg));
+      const preset = modelPresets[id];
+      const { head_dim: presetHeadDim, ...presetRest } = preset.architecture;
+      const { head_dim: importedHeadDim, ...importedRest } = r.architecture;
+      expect(importedRest).toEqual(presetRest);
+      // head_dim is carried over only when the config states it.
+      expect(importedHeadDim ?? r.architecture.hidden / r.architecture.heads).toBe(
+        presetHeadDim ?? preset.architecture.hidden / preset.architecture.heads,
+      );
+      expect(modelShape(r.architecture).params).toBe(preset.published_params);
+    },
+  );
 
   it('sets qkv_bias for Qwen2 only', () => {
     expect(ok(importHfConfig(qwen25_7b)).architecture.qkv_bias).toBe(true);
@@ -96,7 +118,9 @@ describe('importHfConfig', () => {
   it('warns about what it does not model', () => {
     expect(ok(importHfConfig(mistral_7b)).warnings.join(' ')).toMatch(/sliding-window/);
     expect(ok(importHfConfig(qwen25_7b)).warnings).toEqual([]); // sliding_window present but use_sliding_window false
-    const scaled = ok(importHfConfig({ ...llama3_8b, rope_scaling: { rope_type: 'llama3', factor: 8 } }));
+    const scaled = ok(
+      importHfConfig({ ...llama3_8b, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
+    );
     expect(scaled.warnings.join(' ')).toMatch(/rope_scaling/);
   });
 
@@ -111,21 +135,44 @@ describe('importHfConfig', () => {
   });
 
   it('refuses unsupported models and fields, naming them', () => {
-    expect(importHfConfig({ ...llama3_8b, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' })).toEqual({
+    expect(
+      importHfConfig({ ...llama3_8b, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }),
+    ).toEqual({
       ok: false,
       error: expect.stringMatching(/unsupported model \(architectures GPT2LMHeadModel\)/),
     });
-    expect(importHfConfig({ ...llama3_8b, mlp_bias: true })).toMatchObject({ ok: false, error: expect.stringMatching(/^mlp_bias/) });
-    expect(importHfConfig({ ...llama3_8b, attention_bias: true })).toMatchObject({ ok: false, error: expect.stringMatching(/^attention_bias/) });
-    expect(importHfConfig({ ...llama3_8b, hidden_act: 'gelu' })).toMatchObject({ ok: false, error: expect.stringMatching(/^hidden_act/) });
+    expect(importHfConfig({ ...llama3_8b, mlp_bias: true })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^mlp_bias/),
+    });
+    expect(importHfConfig({ ...llama3_8b, attention_bias: true })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^attention_bias/),
+    });
+    expect(importHfConfig({ ...llama3_8b, hidden_act: 'gelu' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^hidden_act/),
+    });
     const { intermediate_size: _drop, ...noFfn } = llama3_8b;
-    expect(importHfConfig(noFfn)).toEqual({ ok: false, error: 'intermediate_size: expected a positive integer, got nothing' });
-    expect(importHfConfig({ ...llama3_8b, num_hidden_layers: 0 })).toMatchObject({ ok: false, error: expect.stringMatching(/^num_hidden_layers/) });
-    expect(importHfConfig([1, 2])).toEqual({ ok: false, error: 'config.json must be a JSON object' });
+    expect(importHfConfig(noFfn)).toEqual({
+      ok: false,
+      error: 'intermediate_size: expected a positive integer, got nothing',
+    });
+    expect(importHfConfig({ ...llama3_8b, num_hidden_layers: 0 })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^num_hidden_layers/),
+    });
+    expect(importHfConfig([1, 2])).toEqual({
+      ok: false,
+      error: 'config.json must be a JSON object',
+    });
   });
 
   it('parses text and reports bad JSON', () => {
     expect(ok(importHfConfigText(JSON.stringify(llama3_8b))).architecture.layers).toBe(32);
-    expect(importHfConfigText('{ nope')).toMatchObject({ ok: false, error: expect.stringMatching(/^not JSON/) });
+    expect(importHfConfigText('{ nope')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^not JSON/),
+    });
   });
 });

@@ -4,7 +4,10 @@ import { RunConfig } from './schema';
 
 export function runConfigJsonSchema(): Record<string, unknown> {
   return {
-    ...(z.toJSONSchema(RunConfig, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
+    ...(z.toJSONSchema(RunConfig, { io: 'input', unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >),
     $id: 'https://spindle.dev/schema/run-config.v1.json',
     title: 'Spindle run config',
   };

@@ -4,7 +4,9 @@ import { stringify } from 'yaml';
 import { resolveArchitecture } from './presets';
 import type { RunConfig } from './schema';
 
-export type NormalizedConfig = RunConfig & { model: RunConfig['model'] & { architecture: NonNullable<RunConfig['model']['architecture']> } };
+export type NormalizedConfig = RunConfig & {
+  model: RunConfig['model'] & { architecture: NonNullable<RunConfig['model']['architecture']> };
+};
 
 export function normalizeConfig(config: RunConfig): NormalizedConfig {
   const architecture = resolveArchitecture(config.model);
@@ -16,8 +18,10 @@ export function normalizeConfig(config: RunConfig): NormalizedConfig {
 export function autoFields(config: RunConfig): string[] {
   const p = config.parallel;
   const out: string[] = [];
-  for (const k of ['ulysses', 'ring', 'zero', 'checkpointing', 'chunks'] as const) if (p[k] === 'auto') out.push(`parallel.${k}`);
-  for (const k of ['optimizer', 'params', 'activations'] as const) if (p.offload[k] === 'auto') out.push(`parallel.offload.${k}`);
+  for (const k of ['ulysses', 'ring', 'zero', 'checkpointing', 'chunks'] as const)
+    if (p[k] === 'auto') out.push(`parallel.${k}`);
+  for (const k of ['optimizer', 'params', 'activations'] as const)
+    if (p.offload[k] === 'auto') out.push(`parallel.offload.${k}`);
   return out;
 }
 

@@ -40,7 +40,10 @@ export function parseConfigText(text: string): ParseResult {
   }
   const value: unknown = doc.toJS();
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, issues: [{ path: '', message: 'the config must be a YAML mapping', ...at(0, text.length) }] };
+    return {
+      ok: false,
+      issues: [{ path: '', message: 'the config must be a YAML mapping', ...at(0, text.length) }],
+    };
   }
   return validateConfigObject(value, (path, key) => {
     const node = nodeAt(doc.contents as YamlNode | null, path, key);
@@ -49,7 +52,10 @@ export function parseConfigText(text: string): ParseResult {
   });
 }
 
-type Locate = (path: (string | number)[], key?: boolean) => { line: number; column: number; endLine: number; endColumn: number };
+type Locate = (
+  path: (string | number)[],
+  key?: boolean,
+) => { line: number; column: number; endLine: number; endColumn: number };
 
 /** Validate an already-parsed object (JSON input, quick controls). Positions are 1:1 without a locator. */
 export function validateConfigObject(value: unknown, locate?: Locate): ParseResult {
@@ -59,7 +65,12 @@ export function validateConfigObject(value: unknown, locate?: Locate): ParseResu
   try {
     resolveArchitecture(parsed.data.model);
   } catch (e) {
-    return { ok: false, issues: [{ path: 'model.preset', message: (e as Error).message, ...where(['model', 'preset']) }] };
+    return {
+      ok: false,
+      issues: [
+        { path: 'model.preset', message: (e as Error).message, ...where(['model', 'preset']) },
+      ],
+    };
   }
   return { ok: true, config: parsed.data, issues: [] };
 }
@@ -88,7 +99,8 @@ function zodIssues(error: z.ZodError, where: Locate, input: unknown): ConfigIssu
     // zod does not carry the input in its issues: look it up to tell "missing" from "wrong type".
     if (issue.code === 'invalid_type') {
       const got = valueAt(input, path);
-      message = got === undefined ? 'required' : `expected ${issue.expected}, got ${JSON.stringify(got)}`;
+      message =
+        got === undefined ? 'required' : `expected ${issue.expected}, got ${JSON.stringify(got)}`;
     }
     return { path: path.join('.'), message, ...where(path) };
   });
@@ -101,14 +113,21 @@ function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string | undefined 
 }
 
 /** The YAML node at a path, or the deepest ancestor that exists (a missing field points at its parent). */
-function nodeAt(root: YamlNode | null, path: (string | number)[], wantKey = false): YamlNode | null {
+function nodeAt(
+  root: YamlNode | null,
+  path: (string | number)[],
+  wantKey = false,
+): YamlNode | null {
   let node: YamlNode | null = root;
   for (const [i, key] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
       if (!pair) return node;
       const last = i === path.length - 1;
-      node = last && wantKey ? (pair.key as YamlNode) : ((pair.value as YamlNode | null) ?? (pair.key as YamlNode));
+      node =
+        last && wantKey
+          ? (pair.key as YamlNode)
+          : ((pair.value as YamlNode | null) ?? (pair.key as YamlNode));
     } else if (isSeq(node) && typeof key === 'number') {
       const item = node.items[key] as YamlNode | undefined;
       if (!item) return node;

@@ -11,9 +11,12 @@ export interface ModelPreset {
 }
 
 export const modelPresets: Record<string, ModelPreset> = Object.fromEntries(
-  Object.entries(modelCatalog as Record<string, { label: string; published_params: number; architecture: unknown }>).map(
-    ([id, p]) => [id, { ...p, architecture: Architecture.parse(p.architecture) }],
-  ),
+  Object.entries(
+    modelCatalog as Record<
+      string,
+      { label: string; published_params: number; architecture: unknown }
+    >,
+  ).map(([id, p]) => [id, { ...p, architecture: Architecture.parse(p.architecture) }]),
 );
 
 /** The architecture a model section stands for: the preset, overridden by an explicit architecture. */

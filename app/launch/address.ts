@@ -50,7 +50,12 @@ export function sameSubnet(a: string, b: string, prefix: number): boolean {
 const VIRTUAL_BRIDGE = /^(docker\d*|virbr\d*|br-[0-9a-f]+|cni\d*|flannel|cali|tun|tailscale|zt)/;
 
 function usable(a: InterfaceAddress): boolean {
-  return a.family === 'inet' && !isLoopback(a.address) && !a.address.startsWith('169.254.') && !VIRTUAL_BRIDGE.test(a.iface);
+  return (
+    a.family === 'inet' &&
+    !isLoopback(a.address) &&
+    !a.address.startsWith('169.254.') &&
+    !VIRTUAL_BRIDGE.test(a.iface)
+  );
 }
 
 /**
@@ -61,20 +66,46 @@ function usable(a: InterfaceAddress): boolean {
  */
 export function chooseMasterAddress(nodes: NodeInterfaces[]): MasterChoice {
   if (nodes.length === 0) return { ok: false, reason: 'no nodes' };
-  if (nodes.length === 1) return { ok: true, address: '127.0.0.1', iface: 'lo', reason: 'single node: loopback', warnings: [] };
+  if (nodes.length === 1)
+    return {
+      ok: true,
+      address: '127.0.0.1',
+      iface: 'lo',
+      reason: 'single node: loopback',
+      warnings: [],
+    };
   const [first, ...others] = nodes;
   const allAddresses = new Map<string, number>();
-  for (const n of nodes) for (const a of n.addresses) allAddresses.set(a.address, (allAddresses.get(a.address) ?? 0) + 1);
+  for (const n of nodes)
+    for (const a of n.addresses)
+      allAddresses.set(a.address, (allAddresses.get(a.address) ?? 0) + 1);
   const candidates = first.addresses.filter((a) => usable(a) && allAddresses.get(a.address) === 1);
   const shared = candidates.filter((c) =>
-    others.every((o) => o.addresses.some((b) => usable(b) && b.address !== c.address && sameSubnet(c.address, b.address, Math.min(c.prefix, b.prefix)))),
+    others.every((o) =>
+      o.addresses.some(
+        (b) =>
+          usable(b) &&
+          b.address !== c.address &&
+          sameSubnet(c.address, b.address, Math.min(c.prefix, b.prefix)),
+      ),
+    ),
   );
   if (shared.length > 0) {
     // Prefer the network this computer already uses to reach node 0, then interface order.
     const pick = shared.find((c) => c.address === first.sshHost) ?? shared[0];
     const warnings =
-      shared.length > 1 ? [`${first.name} shares several networks with the other nodes (${shared.map((s) => `${s.iface} ${s.address}`).join(', ')}); using ${pick.iface}`] : [];
-    return { ok: true, address: pick.address, iface: pick.iface, reason: `${first.name}'s ${pick.iface} ${pick.address}/${pick.prefix} is on a network every node shares`, warnings };
+      shared.length > 1
+        ? [
+            `${first.name} shares several networks with the other nodes (${shared.map((s) => `${s.iface} ${s.address}`).join(', ')}); using ${pick.iface}`,
+          ]
+        : [];
+    return {
+      ok: true,
+      address: pick.address,
+      iface: pick.iface,
+      reason: `${first.name}'s ${pick.iface} ${pick.address}/${pick.prefix} is on a network every node shares`,
+      warnings,
+    };
   }
   if (!isLoopback(first.sshHost)) {
     const own = first.addresses.find((a) => a.address === first.sshHost);
@@ -83,7 +114,9 @@ export function chooseMasterAddress(nodes: NodeInterfaces[]): MasterChoice {
       address: first.sshHost,
       iface: own?.iface ?? null,
       reason: `no network is shared by every node; using the address this computer reaches ${first.name} by`,
-      warnings: [`${first.name} (${first.sshHost}) shares no subnet with the other nodes; the rendezvous relies on routing between them`],
+      warnings: [
+        `${first.name} (${first.sshHost}) shares no subnet with the other nodes; the rendezvous relies on routing between them`,
+      ],
     };
   }
   return {
@@ -98,7 +131,13 @@ export function parseIpAddr(text: string): InterfaceAddress[] {
   for (const line of text.split('\n')) {
     // "2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\       valid_lft …"
     const m = /^\d+:\s+([^\s:@]+)(?:@\S+)?\s+(inet6?)\s+([0-9a-fA-F.:]+)\/(\d+)/.exec(line.trim());
-    if (m) out.push({ iface: m[1], family: m[2] as 'inet' | 'inet6', address: m[3], prefix: Number(m[4]) });
+    if (m)
+      out.push({
+        iface: m[1],
+        family: m[2] as 'inet' | 'inet6',
+        address: m[3],
+        prefix: Number(m[4]),
+      });
   }
   return out;
 }
@@ -112,7 +151,9 @@ export function parseRouteGet(text: string): { dev: string; src: string | null }
 }
 
 /** Group addresses by interface for display (ProbeResult.interfaces). */
-export function groupByInterface(addrs: InterfaceAddress[]): { name: string; addresses: string[] }[] {
+export function groupByInterface(
+  addrs: InterfaceAddress[],
+): { name: string; addresses: string[] }[] {
   const map = new Map<string, string[]>();
   for (const a of addrs) {
     const list = map.get(a.iface) ?? [];

@@ -40,7 +40,12 @@ const IP_A = `1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever 
 describe('master address', () => {
   const a = parseIpAddr(IP_A);
   it('parses ip -o addr', () => {
-    expect(a.map((x) => `${x.iface} ${x.address}/${x.prefix}`)).toEqual(['lo 127.0.0.1/8', 'docker0 172.17.0.1/16', 'eth0 10.77.0.1/24', 'eth0 fe80::1/64']);
+    expect(a.map((x) => `${x.iface} ${x.address}/${x.prefix}`)).toEqual([
+      'lo 127.0.0.1/8',
+      'docker0 172.17.0.1/16',
+      'eth0 10.77.0.1/24',
+      'eth0 fe80::1/64',
+    ]);
   });
   it('picks node 0 address on the network every node shares, skipping docker0 and loopback', () => {
     const nodes: NodeInterfaces[] = [
@@ -70,13 +75,19 @@ describe('master address', () => {
     expect(none.ok).toBe(false);
   });
   it('single node uses loopback', () => {
-    expect(chooseMasterAddress([{ name: 'x', sshHost: 'h', addresses: a }])).toMatchObject({ ok: true, address: '127.0.0.1' });
+    expect(chooseMasterAddress([{ name: 'x', sshHost: 'h', addresses: a }])).toMatchObject({
+      ok: true,
+      address: '127.0.0.1',
+    });
   });
   it('subnet maths and route parsing', () => {
     expect(sameSubnet('10.1.2.3', '10.1.2.200', 24)).toBe(true);
     expect(sameSubnet('10.1.2.3', '10.1.3.3', 24)).toBe(false);
     expect(sameSubnet('10.1.2.3', '10.1.3.3', 16)).toBe(true);
-    expect(parseRouteGet('10.77.0.1 dev eth0 src 10.77.0.2 uid 0 \\    cache')).toEqual({ dev: 'eth0', src: '10.77.0.2' });
+    expect(parseRouteGet('10.77.0.1 dev eth0 src 10.77.0.2 uid 0 \\    cache')).toEqual({
+      dev: 'eth0',
+      src: '10.77.0.2',
+    });
     expect(parseRouteGet('RTNETLINK answers: Network is unreachable')).toBeNull();
   });
 });
@@ -84,7 +95,17 @@ describe('master address', () => {
 const twoNodes = RunConfig.parse({
   version: 1,
   name: 'tiny-two-nodes',
-  model: { architecture: { family: 'llama', layers: 2, hidden: 64, heads: 8, kv_heads: 2, ffn: 176, vocab: 260 } },
+  model: {
+    architecture: {
+      family: 'llama',
+      layers: 2,
+      hidden: 64,
+      heads: 8,
+      kv_heads: 2,
+      ffn: 176,
+      vocab: 260,
+    },
+  },
   training: { seq_len: 512, steps: 20 },
   parallel: { ulysses: 2, ring: 2, zero: 1, checkpointing: 'none' },
   cluster: { gpu: 'cpu', nodes: 2, gpus_per_node: 2 },
@@ -99,8 +120,22 @@ describe('launch plan', () => {
     masterAddr: '10.77.0.1',
     masterPort: 29517,
     nodes: [
-      { name: 'node-a', host: '127.0.0.1', workdir: '/w/a', python: '/usr/bin/python3', bundleDir: '/w/a/runtime/abc', iface: 'eth0' },
-      { name: 'node-b', host: '127.0.0.1', workdir: '/w/b dir', python: 'python3', bundleDir: '/w/b dir/runtime/abc', iface: 'eth1' },
+      {
+        name: 'node-a',
+        host: '127.0.0.1',
+        workdir: '/w/a',
+        python: '/usr/bin/python3',
+        bundleDir: '/w/a/runtime/abc',
+        iface: 'eth0',
+      },
+      {
+        name: 'node-b',
+        host: '127.0.0.1',
+        workdir: '/w/b dir',
+        python: 'python3',
+        bundleDir: '/w/b dir/runtime/abc',
+        iface: 'eth1',
+      },
     ],
   });
   it('gives every node its torchrun line with its rank and the shared master', () => {
@@ -108,11 +143,18 @@ describe('launch plan', () => {
     expect(plan.nodes[0].command).toBe(
       '/usr/bin/python3 -m torch.distributed.run --nnodes 2 --node_rank 0 --nproc_per_node 2 --master_addr 10.77.0.1 --master_port 29517 --max_restarts 0 -m spindle train /w/a/runs/tiny-20250101-000000-ab12/config.json --run-dir /w/a/runs/tiny-20250101-000000-ab12',
     );
-    expect(plan.nodes[1].command).toContain("--node_rank 1");
-    expect(plan.nodes[1].command).toContain("'/w/b dir/runs/tiny-20250101-000000-ab12/config.json'");
+    expect(plan.nodes[1].command).toContain('--node_rank 1');
+    expect(plan.nodes[1].command).toContain(
+      "'/w/b dir/runs/tiny-20250101-000000-ab12/config.json'",
+    );
   });
   it('sets the socket interfaces from the route and PYTHONPATH to the bundle', () => {
-    expect(plan.nodes[1].env).toMatchObject({ NCCL_SOCKET_IFNAME: 'eth1', GLOO_SOCKET_IFNAME: 'eth1', PYTHONPATH: '/w/b dir/runtime/abc/native', EXTRA: "x y'z" });
+    expect(plan.nodes[1].env).toMatchObject({
+      NCCL_SOCKET_IFNAME: 'eth1',
+      GLOO_SOCKET_IFNAME: 'eth1',
+      PYTHONPATH: '/w/b dir/runtime/abc/native',
+      EXTRA: "x y'z",
+    });
     expect(plan.nodes[1].script).toContain(`export EXTRA='x y'\\''z'`);
     expect(plan.nodes[0].script).toContain('setsid sh -c');
   });
@@ -123,7 +165,9 @@ describe('launch plan', () => {
 
 describe('status, signals and failures', () => {
   it('parses the status script output', () => {
-    expect(parseStatus('pid=4242\nalive=1\nsize=120 events.jsonl\nsize=-1 logs/rank-0.log\nend=1\n')).toEqual({
+    expect(
+      parseStatus('pid=4242\nalive=1\nsize=120 events.jsonl\nsize=-1 logs/rank-0.log\nend=1\n'),
+    ).toEqual({
       complete: true,
       missing: false,
       pid: 4242,
@@ -142,14 +186,30 @@ describe('status, signals and failures', () => {
     expect(s).toContain('[ "$pg" -gt 1 ]');
   });
   it('names the failing rank from torchrun or the rank logs', () => {
-    const torchrunLog = 'ChildFailedError:\n  time : 2025\n  host : b\n  rank : 3 (local_rank: 1)\n  exitcode : 1';
+    const torchrunLog =
+      'ChildFailedError:\n  time : 2025\n  host : b\n  rank : 3 (local_rank: 1)\n  exitcode : 1';
     expect(failingRank(torchrunLog, new Map())).toBe(3);
-    expect(failingRank('', new Map([[2, 'step 1\n'], [3, 'Traceback (most recent call last):\nValueError: x']]))).toBe(3);
-    const msg = describeNodeFailure({ node: 'node-b', exitCode: 1, nodeLog: torchrunLog, rankLogs: new Map([[3, 'a\nb\nRuntimeError: boom\n']]) });
+    expect(
+      failingRank(
+        '',
+        new Map([
+          [2, 'step 1\n'],
+          [3, 'Traceback (most recent call last):\nValueError: x'],
+        ]),
+      ),
+    ).toBe(3);
+    const msg = describeNodeFailure({
+      node: 'node-b',
+      exitCode: 1,
+      nodeLog: torchrunLog,
+      rankLogs: new Map([[3, 'a\nb\nRuntimeError: boom\n']]),
+    });
     expect(msg.split('\n')[0]).toBe('node-b (rank 3): torchrun exited with code 1');
     expect(msg).toContain('RuntimeError: boom');
   });
   it('makes readable run ids', () => {
-    expect(makeRunId('tiny two', new Date(Date.UTC(2025, 0, 2, 3, 4, 5)), 'ab12')).toBe('tiny-two-20250102-030405-ab12');
+    expect(makeRunId('tiny two', new Date(Date.UTC(2025, 0, 2, 3, 4, 5)), 'ab12')).toBe(
+      'tiny-two-20250102-030405-ab12',
+    );
   });
 });

@@ -67,7 +67,12 @@ export function parseProbe(text: string): ProbeFacts {
     .split('\n')
     .map((l) => l.split(',').map((x) => x.trim()))
     .filter((f) => f.length >= 3 && f[0] !== '')
-    .map(([name, mib, driver]) => ({ name, memBytes: Number(mib) * 1024 * 1024 || 0, driver: driver || null, cuda: cudaDriver ? cudaDriver[1] : null }));
+    .map(([name, mib, driver]) => ({
+      name,
+      memBytes: Number(mib) * 1024 * 1024 || 0,
+      driver: driver || null,
+      cuda: cudaDriver ? cudaDriver[1] : null,
+    }));
   const df = (s.get('disk') ?? '').split(/\s+/);
   const avail = df.length >= 4 ? Number(df[3]) : NaN;
   return {
@@ -85,7 +90,15 @@ export function parseProbe(text: string): ProbeFacts {
 
 /** Pythons to try on a node, in order: the one asked for first, then the usual places. */
 export function pythonCandidates(preferred: (string | undefined)[]): string[] {
-  return [...new Set([...preferred.filter((p): p is string => !!p), 'python3', '/usr/bin/python3', '/usr/local/bin/python3', 'python'])];
+  return [
+    ...new Set([
+      ...preferred.filter((p): p is string => !!p),
+      'python3',
+      '/usr/bin/python3',
+      '/usr/local/bin/python3',
+      'python',
+    ]),
+  ];
 }
 
 /** Tries each candidate; prints "py <candidate> <python version> <torch version|-> <ok|redirects-bug>" and stops at the first with torch. */
@@ -131,16 +144,29 @@ export interface PythonFinding {
 }
 
 export function parsePythonFinder(text: string): PythonFinding {
-  const f: PythonFinding = { python: null, pythonVersion: null, torch: null, torchrunRedirectsBug: false, tried: [] };
+  const f: PythonFinding = {
+    python: null,
+    pythonVersion: null,
+    torch: null,
+    torchrunRedirectsBug: false,
+    tried: [],
+  };
   for (const line of text.split('\n')) {
     const m = /^py (\S+) (\S+)(?: (\S+))?(?: (\S+))?$/.exec(line.trim());
     if (!m) continue;
     const [, candidate, a, b, w] = m;
     if (a === 'missing' || a === 'broken') f.tried.push({ candidate, state: a });
-    else if (b === '-' || b === undefined) f.tried.push({ candidate, state: 'no-torch', version: a });
+    else if (b === '-' || b === undefined)
+      f.tried.push({ candidate, state: 'no-torch', version: a });
     else {
       f.tried.push({ candidate, state: 'ok', version: a });
-      if (!f.python) Object.assign(f, { python: candidate, pythonVersion: a, torch: b, torchrunRedirectsBug: w === 'redirects-bug' });
+      if (!f.python)
+        Object.assign(f, {
+          python: candidate,
+          pythonVersion: a,
+          torch: b,
+          torchrunRedirectsBug: w === 'redirects-bug',
+        });
     }
   }
   return f;
@@ -149,7 +175,12 @@ export function parsePythonFinder(text: string): PythonFinding {
 /** What to tell the user when no Python on a node has PyTorch. */
 export function noTorchAdvice(node: string, f: PythonFinding): string {
   const withPython = f.tried.find((t) => t.state === 'no-torch');
-  const list = f.tried.map((t) => `${t.candidate}: ${t.state === 'no-torch' ? `Python ${t.version} without torch` : t.state}`).join('; ');
+  const list = f.tried
+    .map(
+      (t) =>
+        `${t.candidate}: ${t.state === 'no-torch' ? `Python ${t.version} without torch` : t.state}`,
+    )
+    .join('; ');
   return withPython
     ? `${node}: no Python with PyTorch (${list}). Install it there, e.g. \`${withPython.candidate} -m pip install torch\`, or set the node's python to one that has it.`
     : `${node}: no Python found (${list}). Install Python 3 and PyTorch there, or set the node's python.`;
@@ -192,7 +223,12 @@ function pick(o: Record<string, unknown>, ...keys: string[]): unknown {
   return undefined;
 }
 
-const asStr = (v: unknown): string | null => (v === null || v === undefined || v === false ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const asStr = (v: unknown): string | null =>
+  v === null || v === undefined || v === false
+    ? null
+    : typeof v === 'object'
+      ? JSON.stringify(v)
+      : String(v);
 
 /** The last JSON object line in the output of `spindle check` (or INLINE_CHECK). */
 export function parseRuntimeCheck(stdout: string): RuntimeCheck | null {
@@ -231,7 +267,12 @@ export function parseRuntimeCheck(stdout: string): RuntimeCheck | null {
  * "port N", then accepts until `expect` peers connected or the deadline passed, and prints each
  * peer's address. It binds every interface, so the test exercises the route, not the bind.
  */
-export function listenerScript(python: string, port: number, expect: number, timeoutS: number): string {
+export function listenerScript(
+  python: string,
+  port: number,
+  expect: number,
+  timeoutS: number,
+): string {
   const code = `import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -255,7 +296,12 @@ s.close()
 }
 
 /** Try to open a TCP connection to addr:port from a node; prints "reach ok" or "reach fail <why>". */
-export function connectScript(python: string, addr: string, port: number, timeoutS: number): string {
+export function connectScript(
+  python: string,
+  addr: string,
+  port: number,
+  timeoutS: number,
+): string {
   const code = `import socket, sys
 try:
     socket.create_connection((${JSON.stringify(addr)}, ${port}), timeout=${timeoutS}).close()

@@ -52,7 +52,11 @@ export function ranksOfNode(nodeRank: number, procsPerNode: number): number[] {
 }
 
 /** Environment of the training processes on one node. */
-export function nodeEnv(input: PlanInput, node: PlanNode, nodeRank: number): Record<string, string> {
+export function nodeEnv(
+  input: PlanInput,
+  node: PlanNode,
+  nodeRank: number,
+): Record<string, string> {
   const env: Record<string, string> = {
     PYTHONPATH: posixJoin(node.bundleDir, 'native'),
     // Logs are read while the run goes; buffered Python output would arrive minutes late.
@@ -72,7 +76,12 @@ export function nodeEnv(input: PlanInput, node: PlanNode, nodeRank: number): Rec
 }
 
 /** argv of torchrun on one node. Underscored flags: torch 1.x knows only those, 2.x takes both. */
-export function torchrunArgv(input: PlanInput, node: PlanNode, nodeRank: number, runDir: string): string[] {
+export function torchrunArgv(
+  input: PlanInput,
+  node: PlanNode,
+  nodeRank: number,
+  runDir: string,
+): string[] {
   return [
     node.python,
     '-m',
@@ -90,7 +99,9 @@ export function torchrunArgv(input: PlanInput, node: PlanNode, nodeRank: number,
     '--max_restarts',
     '0',
     // Workers' stdout then also lands in logs/torchrun/ (tee keeps it in the node log as well).
-    ...(node.torchrunRedirectsBug ? ['--redirects', '1', '--tee', '1', '--log_dir', posixJoin(runDir, 'logs', 'torchrun')] : []),
+    ...(node.torchrunRedirectsBug
+      ? ['--redirects', '1', '--tee', '1', '--log_dir', posixJoin(runDir, 'logs', 'torchrun')]
+      : []),
     '-m',
     'spindle',
     'train',
@@ -192,7 +203,14 @@ export interface NodeStatus {
 }
 
 export function parseStatus(text: string): NodeStatus {
-  const s: NodeStatus = { complete: false, missing: false, pid: null, alive: false, exitCode: null, sizes: {} };
+  const s: NodeStatus = {
+    complete: false,
+    missing: false,
+    pid: null,
+    alive: false,
+    exitCode: null,
+    sizes: {},
+  };
   for (const line of text.split('\n')) {
     if (line === 'end=1') s.complete = true;
     else if (line === 'missing=1') s.missing = true;

@@ -25,7 +25,8 @@ export function exportLines(env: Record<string, string>): string[] {
   return Object.keys(env)
     .sort()
     .map((k) => {
-      if (!isEnvName(k)) throw new Error(`not a valid environment variable name: ${JSON.stringify(k)}`);
+      if (!isEnvName(k))
+        throw new Error(`not a valid environment variable name: ${JSON.stringify(k)}`);
       return `export ${k}=${shq(env[k])}`;
     });
 }

@@ -26,7 +26,12 @@ export const RunStartEvent = z.object({
   nodes: z.number().int().positive(),
   layout: Layout,
   device: z.string(),
-  versions: z.object({ spindle: z.string(), python: z.string(), torch: z.string(), cuda: z.string().nullable() }),
+  versions: z.object({
+    spindle: z.string(),
+    python: z.string(),
+    torch: z.string(),
+    cuda: z.string().nullable(),
+  }),
   resumed_from: z.number().int().nullable().optional(),
 });
 
@@ -56,8 +61,14 @@ export const MemoryEvent = z.object({
     .object({
       max_allocated: z.number(),
       reserved: z.number(),
-      max_reserved: z.number().optional().describe('peak reserved by the caching allocator during the measured step'),
-      device_used: z.number().optional().describe('whole device in use (CUDA context, libraries, NCCL, the pool)'),
+      max_reserved: z
+        .number()
+        .optional()
+        .describe('peak reserved by the caching allocator during the measured step'),
+      device_used: z
+        .number()
+        .optional()
+        .describe('whole device in use (CUDA context, libraries, NCCL, the pool)'),
     })
     .nullable()
     .optional(),
@@ -75,7 +86,11 @@ export const MemoryEvent = z.object({
       rope: z.number().nonnegative(),
     })
     .optional(),
-  peaks: z.record(z.string(), z.number()).nullable().optional().describe('allocated bytes at each moment and over the step'),
+  peaks: z
+    .record(z.string(), z.number())
+    .nullable()
+    .optional()
+    .describe('allocated bytes at each moment and over the step'),
 });
 
 export const CheckpointEvent = z.object({
@@ -101,13 +116,22 @@ export const RunEndEvent = z.object({
   elapsed_s: z.number().nonnegative(),
 });
 
-export const RunEvent = z.discriminatedUnion('type', [RunStartEvent, StepEvent, MemoryEvent, CheckpointEvent, ErrorEvent, RunEndEvent]);
+export const RunEvent = z.discriminatedUnion('type', [
+  RunStartEvent,
+  StepEvent,
+  MemoryEvent,
+  CheckpointEvent,
+  ErrorEvent,
+  RunEndEvent,
+]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type StepEvent = z.infer<typeof StepEvent>;
 export type MemoryEvent = z.infer<typeof MemoryEvent>;
 
 /** Parse one events.jsonl line; unknown event types from a newer runtime are skipped, not fatal. */
-export function parseEventLine(line: string): { ok: true; event: RunEvent } | { ok: false; error: string } {
+export function parseEventLine(
+  line: string,
+): { ok: true; event: RunEvent } | { ok: false; error: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(line);
@@ -116,5 +140,8 @@ export function parseEventLine(line: string): { ok: true; event: RunEvent } | { 
   }
   const r = RunEvent.safeParse(raw);
   if (r.success) return { ok: true, event: r.data };
-  return { ok: false, error: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  return {
+    ok: false,
+    error: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+  };
 }

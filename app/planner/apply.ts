@@ -10,7 +10,9 @@ export function applyLayout(config: RunConfig, layout: LayoutChoice): RunConfig 
   const world = config.cluster.nodes * config.cluster.gpus_per_node;
   const used = layout.ulysses * layout.ring * layout.dp;
   if (used !== world) {
-    throw new Error(`layout ulysses ${layout.ulysses} × ring ${layout.ring} × dp ${layout.dp} = ${used} GPUs does not match the cluster's ${world}`);
+    throw new Error(
+      `layout ulysses ${layout.ulysses} × ring ${layout.ring} × dp ${layout.dp} = ${used} GPUs does not match the cluster's ${world}`,
+    );
   }
   return {
     ...config,

@@ -37,7 +37,10 @@ export const gpuCatalog: Record<string, GpuSpec> = Object.fromEntries(
 
 export function gpuSpec(id: string): GpuSpec {
   const spec = gpuCatalog[id];
-  if (!spec) throw new Error(`unknown GPU type "${id}" (known: ${Object.keys(gpuCatalog).sort().join(', ')})`);
+  if (!spec)
+    throw new Error(
+      `unknown GPU type "${id}" (known: ${Object.keys(gpuCatalog).sort().join(', ')})`,
+    );
   return spec;
 }
 
@@ -102,16 +105,21 @@ export const calibrationEntries: Record<CalibrationKey, CalibrationEntry> = (() 
   const extra = keys.filter((k) => !(CALIBRATION_KEYS as readonly string[]).includes(k));
   // A typo in the file must not silently fall back to nothing: fail loudly at import.
   if (missing.length || extra.length) {
-    throw new Error(`resources/calibration.json: missing [${missing.join(', ')}], unknown [${extra.join(', ')}]`);
+    throw new Error(
+      `resources/calibration.json: missing [${missing.join(', ')}], unknown [${extra.join(', ')}]`,
+    );
   }
   for (const [k, entry] of Object.entries(file.entries)) {
     for (const gpu of Object.keys(entry.by_gpu ?? {})) {
-      if (!gpuCatalog[gpu]) throw new Error(`resources/calibration.json: ${k}.by_gpu names unknown GPU "${gpu}"`);
+      if (!gpuCatalog[gpu])
+        throw new Error(`resources/calibration.json: ${k}.by_gpu names unknown GPU "${gpu}"`);
     }
     // A recorded measurement is the figure the planner uses for that GPU, not a note beside it.
     for (const [gpu, m] of Object.entries(entry.measured ?? {})) {
       if (entry.by_gpu?.[gpu] !== m.value) {
-        throw new Error(`resources/calibration.json: ${k}.measured.${gpu} is ${m.value} but by_gpu.${gpu} is ${entry.by_gpu?.[gpu]}`);
+        throw new Error(
+          `resources/calibration.json: ${k}.measured.${gpu} is ${m.value} but by_gpu.${gpu} is ${entry.by_gpu?.[gpu]}`,
+        );
       }
     }
   }

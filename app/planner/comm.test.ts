@@ -18,7 +18,12 @@ describe('placement: ulysses innermost, ring next, dp outermost', () => {
 
   it('splits a Ulysses group that spans nodes into same-node and other-node peers', () => {
     const p = placement(16, 1, 1, 8);
-    expect(p.ulysses).toMatchObject({ meanIntraPeers: 7, meanInterPeers: 8, maxInterPeers: 8, spansNodes: true });
+    expect(p.ulysses).toMatchObject({
+      meanIntraPeers: 7,
+      meanInterPeers: 8,
+      maxInterPeers: 8,
+      spansNodes: true,
+    });
   });
 
   it('handles groups that straddle node boundaries unevenly', () => {
@@ -82,7 +87,8 @@ describe('communication: hand-derived bytes (tiny model, u2 r2 dp1 on one 4-GPU 
   });
 
   it('ZeRO-3: two all-gathers and a reduce-scatter every micro-step', () => {
-    const c = planLayout(makeConfig({ training: { grad_accum: 3 } }), layout({ zero: 3 })).comm.by_kind;
+    const c = planLayout(makeConfig({ training: { grad_accum: 3 } }), layout({ zero: 3 })).comm
+      .by_kind;
     expect(c.zero_allgather.bytes).toBe(3 * 2 * (3 / 4) * 2 * P);
     expect(c.zero_reduce_scatter.bytes).toBe(3 * (3 / 4) * 2 * P);
     expect(c.zero_allgather.calls).toBe(3 * 2 * (2 + 2)); // per micro-step and pass: 2 blocks + embedding + head
@@ -90,8 +96,12 @@ describe('communication: hand-derived bytes (tiny model, u2 r2 dp1 on one 4-GPU 
 
   it('ZeRO-2 reduce-scatters every micro-step, ZeRO-1 once per step', () => {
     const cfg = makeConfig({ training: { grad_accum: 4 } });
-    expect(planLayout(cfg, layout({ zero: 2 })).comm.by_kind.zero_reduce_scatter.bytes).toBe(4 * (3 / 4) * 2 * P);
-    expect(planLayout(cfg, layout({ zero: 1 })).comm.by_kind.zero_reduce_scatter.bytes).toBe((3 / 4) * 2 * P);
+    expect(planLayout(cfg, layout({ zero: 2 })).comm.by_kind.zero_reduce_scatter.bytes).toBe(
+      4 * (3 / 4) * 2 * P,
+    );
+    expect(planLayout(cfg, layout({ zero: 1 })).comm.by_kind.zero_reduce_scatter.bytes).toBe(
+      (3 / 4) * 2 * P,
+    );
   });
 
   it('splits bytes by link class from rank placement', () => {
@@ -114,7 +124,11 @@ describe('communication: hand-derived bytes (tiny model, u2 r2 dp1 on one 4-GPU 
 describe('communication: properties', () => {
   const at = (u: number, r: number, seq: number) =>
     planLayout(
-      makeConfig({ model: { preset: 'llama-3-8b', architecture: undefined }, training: { seq_len: seq }, cluster: { nodes: 1, gpus_per_node: 8 } }),
+      makeConfig({
+        model: { preset: 'llama-3-8b', architecture: undefined },
+        training: { seq_len: seq },
+        cluster: { nodes: 1, gpus_per_node: 8 },
+      }),
       layout({ ulysses: u, ring: r, dp: 8 / (u * r), zero: 3, checkpointing: 'full' }),
     ).comm.by_kind;
 
@@ -139,8 +153,24 @@ describe('communication: properties', () => {
 
   it('GQA: K and V cost kv_heads/heads of q in the all-to-all until ulysses exceeds kv_heads', () => {
     const cfg = (kv: number) =>
-      makeConfig({ model: { architecture: { family: 'llama', layers: 2, hidden: 512, heads: 16, kv_heads: kv, ffn: 1024, vocab: 1000 } }, training: { seq_len: 4096 }, cluster: { nodes: 1, gpus_per_node: 8 } });
-    const bytes = (kv: number, u: number) => planLayout(cfg(kv), layout({ ulysses: u, ring: 1, dp: 8 / u })).comm.by_kind.ulysses_a2a.bytes;
+      makeConfig({
+        model: {
+          architecture: {
+            family: 'llama',
+            layers: 2,
+            hidden: 512,
+            heads: 16,
+            kv_heads: kv,
+            ffn: 1024,
+            vocab: 1000,
+          },
+        },
+        training: { seq_len: 4096 },
+        cluster: { nodes: 1, gpus_per_node: 8 },
+      });
+    const bytes = (kv: number, u: number) =>
+      planLayout(cfg(kv), layout({ ulysses: u, ring: 1, dp: 8 / u })).comm.by_kind.ulysses_a2a
+        .bytes;
     // message per token: 2 qDim + 2 max(kv, u) head_dim columns (head_dim 32, qDim 512)
     expect(bytes(4, 4) / bytes(16, 4)).toBeCloseTo((1024 + 2 * 4 * 32) / (1024 + 2 * 16 * 32), 12);
     // ulysses 8 > 4 KV heads: each rank receives one replicated head

@@ -30,9 +30,27 @@ export interface KindTraffic {
 
 export type CommTraffic = Record<CommKind, KindTraffic>;
 
-const empty = (): KindTraffic => ({ bytes: 0, intra: 0, inter: 0, calls: 0, blocking: 0, ringExposed: 0, ringHidden: 0, fwd: 0, bwd: 0, lastBwd: 0, tail: 0 });
+const empty = (): KindTraffic => ({
+  bytes: 0,
+  intra: 0,
+  inter: 0,
+  calls: 0,
+  blocking: 0,
+  ringExposed: 0,
+  ringHidden: 0,
+  fwd: 0,
+  bwd: 0,
+  lastBwd: 0,
+  tail: 0,
+});
 
-export function commTraffic(ctx: PlanContext, l: LayoutChoice, seqLen: number, pl: Placement, comp: ComputeEstimate): CommTraffic {
+export function commTraffic(
+  ctx: PlanContext,
+  l: LayoutChoice,
+  seqLen: number,
+  pl: Placement,
+  comp: ComputeEstimate,
+): CommTraffic {
   const m = ctx.shape;
   const cal = ctx.cal;
   const gpu = ctx.gpu;
@@ -70,7 +88,9 @@ export function commTraffic(ctx: PlanContext, l: LayoutChoice, seqLen: number, p
     k.inter = (passes * msg * a.meanInterPeers) / u;
     k.bytes = k.intra + k.inter;
     k.calls = calls;
-    k.blocking = passes * msg * Math.max(a.maxIntraPeers / u / bwIntra, a.maxInterPeers / u / bwInter) + calls * latency;
+    k.blocking =
+      passes * msg * Math.max(a.maxIntraPeers / u / bwIntra, a.maxInterPeers / u / bwInter) +
+      calls * latency;
   }
 
   // --- Ring P2P (§7.2) -----------------------------------------------------------------------
@@ -89,7 +109,10 @@ export function commTraffic(ctx: PlanContext, l: LayoutChoice, seqLen: number, p
     // Each of the r-1 transfers overlaps the attention on the block already held: only the excess shows.
     const fwdStep = comp.attnFwdLayerS / r;
     const bwdStep = comp.attnBwdLayerS / r;
-    const perLayerExposed = fwdPasses * (r - 1) * Math.max(0, tKv - fwdStep) + (r - 1) * Math.max(0, tKv + tDkv - bwdStep) + tDkv;
+    const perLayerExposed =
+      fwdPasses * (r - 1) * Math.max(0, tKv - fwdStep) +
+      (r - 1) * Math.max(0, tKv + tDkv - bwdStep) +
+      tDkv;
     const k = out.ring_p2p;
     k.bytes = L * ga * perLayerBytes;
     k.inter = k.bytes * pl.ring.interHopFraction;
@@ -112,7 +135,13 @@ export function commTraffic(ctx: PlanContext, l: LayoutChoice, seqLen: number, p
     const paramMsg = P * ctx.bytes.weight;
     const units = L + 2; // ZeRO-3 gathers block by block, plus the embedding and the LM head
     const buckets = Math.max(1, Math.ceil(gradMsg / Math.max(1, cal.grad_bucket_bytes)));
-    const add = (k: KindTraffic, bytes: number, calls: number, when: 'fwd' | 'bwd' | 'lastBwd' | 'tail', times: number) => {
+    const add = (
+      k: KindTraffic,
+      bytes: number,
+      calls: number,
+      when: 'fwd' | 'bwd' | 'lastBwd' | 'tail',
+      times: number,
+    ) => {
       const s = bytes / bw + calls * latency;
       k.bytes += bytes * times;
       k.inter += bytes * times * interFrac;

@@ -6,7 +6,10 @@ import { planLayout } from './search';
 
 // A run's events as the runtime writes them, with each measured term set from the plan so the
 // comparison has exact agreement to start from; tests then move one number and watch the verdict.
-const config = makeConfig({ training: { seq_len: 512, loss: 'materialized' }, cluster: { gpu: 'cpu' } });
+const config = makeConfig({
+  training: { seq_len: 512, loss: 'materialized' },
+  cluster: { gpu: 'cpu' },
+});
 const choice = layout({ zero: 1, checkpointing: 'selective' });
 const plan = planLayout(config, choice, undefined, { torch: '1.13.0' });
 
@@ -22,7 +25,15 @@ function runEvents(edit: (m: Loose) => void = () => {}): RunEvent[] {
     config_hash: 'h',
     world: 4,
     nodes: 1,
-    layout: { dp: 1, ring: 2, ulysses: 2, zero: 1, checkpointing: 'selective', chunks: 1, ring_variant: 'zigzag' },
+    layout: {
+      dp: 1,
+      ring: 2,
+      ulysses: 2,
+      zero: 1,
+      checkpointing: 'selective',
+      chunks: 1,
+      ring_variant: 'zigzag',
+    },
     device: 'cpu',
     versions: { spindle: '0', python: '3', torch: '1.13.0', cuda: null },
   };
@@ -40,7 +51,13 @@ function runEvents(edit: (m: Loose) => void = () => {}): RunEvent[] {
       terms: phases.loss,
       phase: 'loss',
       phases,
-      saved: { layers: [plan.memory.saved.per_layer, plan.memory.saved.per_layer], embedding: plan.memory.saved.embedding, head: 0, remat: plan.memory.saved.remat, rope: 0 },
+      saved: {
+        layers: [plan.memory.saved.per_layer, plan.memory.saved.per_layer],
+        embedding: plan.memory.saved.embedding,
+        head: 0,
+        remat: plan.memory.saved.remat,
+        rope: 0,
+      },
       peaks: { step: 3_000_000, loss: 2_000_000, layer_backward: 3_000_000 },
       cuda: null,
     };
@@ -60,8 +77,14 @@ describe('compareMemory', () => {
     const c = compareMemory(plan, runEvents());
     expect(c.ok).toBe(true);
     expect(c.ranks).toBe(4);
-    const row = (phase: string, term: string) => c.rows.find((r) => r.phase === phase && r.term === term)!;
-    expect(row('loss', 'weights')).toMatchObject({ predicted: plan.memory.breakdown.weights, error: 0, tolerance: 0, ok: true });
+    const row = (phase: string, term: string) =>
+      c.rows.find((r) => r.phase === phase && r.term === term)!;
+    expect(row('loss', 'weights')).toMatchObject({
+      predicted: plan.memory.breakdown.weights,
+      error: 0,
+      tolerance: 0,
+      ok: true,
+    });
     expect(row('loss', 'activations').tolerance).toBe(0.02);
     expect(row('loss', 'activations: layer 1').measured).toBe(plan.memory.saved.per_layer);
     expect(row('layer_backward', 'activations: recompute').predicted).toBe(plan.memory.saved.remat);
@@ -73,15 +96,24 @@ describe('compareMemory', () => {
   });
 
   it('fails on a state off by one byte, on any rank', () => {
-    const c = compareMemory(plan, runEvents((m) => (m.phases.loss.grads += 1)));
+    const c = compareMemory(
+      plan,
+      runEvents((m) => (m.phases.loss.grads += 1)),
+    );
     expect(c.ok).toBe(false);
     expect(c.failures.map((f) => `${f.phase} ${f.term}`)).toEqual(['loss grads']);
   });
 
   it('holds saved activations to 2 %, per moment and per layer', () => {
-    const within = compareMemory(plan, runEvents((m) => (m.saved.layers[0] = Math.round(m.saved.layers[0] * 1.019))));
+    const within = compareMemory(
+      plan,
+      runEvents((m) => (m.saved.layers[0] = Math.round(m.saved.layers[0] * 1.019))),
+    );
     expect(within.ok).toBe(true);
-    const over = compareMemory(plan, runEvents((m) => (m.saved.layers[0] = Math.round(m.saved.layers[0] * 1.021))));
+    const over = compareMemory(
+      plan,
+      runEvents((m) => (m.saved.layers[0] = Math.round(m.saved.layers[0] * 1.021))),
+    );
     expect(over.failures.map((f) => f.term)).toEqual(['activations: layer 0']);
   });
 
@@ -90,7 +122,11 @@ describe('compareMemory', () => {
     expect(c.ok).toBe(false);
     expect(c.failures.every((f) => f.term.startsWith('activations'))).toBe(true);
     expect(c.failures.length).toBe(2 + 2 + 2); // both moments, both layers, embedding and recompute
-    expect(compareMemory(plan, runEvents(), { perturb: { weights: 1 + 1e-9 } }).failures.map((f) => f.term)).toEqual(['weights', 'weights']);
+    expect(
+      compareMemory(plan, runEvents(), { perturb: { weights: 1 + 1e-9 } }).failures.map(
+        (f) => f.term,
+      ),
+    ).toEqual(['weights', 'weights']);
   });
 
   it('reads the layout and the torch version from the run', () => {
@@ -101,7 +137,17 @@ describe('compareMemory', () => {
   });
 
   it('older runtimes (states only, no phases) compare the states and mark the rest not measured', () => {
-    const old = runEvents().map((e) => (e.type === 'memory' ? ({ ...e, phases: undefined, saved: undefined, peaks: undefined, terms: { weights: plan.memory.breakdown.weights } } as RunEvent) : e));
+    const old = runEvents().map((e) =>
+      e.type === 'memory'
+        ? ({
+            ...e,
+            phases: undefined,
+            saved: undefined,
+            peaks: undefined,
+            terms: { weights: plan.memory.breakdown.weights },
+          } as RunEvent)
+        : e,
+    );
     const c = compareMemory(plan, old);
     expect(c.rows.find((r) => r.term === 'weights')!.ok).toBe(true);
     expect(c.rows.find((r) => r.term === 'activations')!.measured).toBeNull();
@@ -109,7 +155,12 @@ describe('compareMemory', () => {
   });
 
   it('prints a table with the verdict', () => {
-    const text = formatCompareTable(compareMemory(plan, runEvents((m) => (m.phases.loss.optimizer *= 2))));
+    const text = formatCompareTable(
+      compareMemory(
+        plan,
+        runEvents((m) => (m.phases.loss.optimizer *= 2)),
+      ),
+    );
     expect(text).toMatch(/optimizer .* \+100\.0 % +exact +OVER/);
     expect(text).toMatch(/1 term over tolerance: optimizer \(loss\) \+100\.0 %/);
     expect(formatError(-0.031)).toBe('−3.10 %');

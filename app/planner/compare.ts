@@ -73,12 +73,18 @@ type Measured = Pick<MemoryEvent, 'rank' | 'step' | 'terms'> & {
   phases?: Record<string, Record<string, number>>;
   saved?: { layers?: number[]; embedding?: number; head?: number; remat?: number; rope?: number };
   peaks?: Record<string, number> | null;
-  cuda?: { max_allocated: number; reserved: number; max_reserved?: number; device_used?: number } | null;
+  cuda?: {
+    max_allocated: number;
+    reserved: number;
+    max_reserved?: number;
+    device_used?: number;
+  } | null;
 };
 
 /** The memory events of a run's first measured step, one per rank (the newest run if resumed). */
 export function memoryEvents(events: RunEvent[]): Measured[] {
-  const mem = events.filter((e): e is MemoryEvent => e.type === 'memory') as Measured[] & MemoryEvent[];
+  const mem = events.filter((e): e is MemoryEvent => e.type === 'memory') as Measured[] &
+    MemoryEvent[];
   if (mem.length === 0) return [];
   const step = Math.min(...mem.map((e) => e.step));
   const byRank = new Map<number, Measured>();
@@ -87,7 +93,17 @@ export function memoryEvents(events: RunEvent[]): Measured[] {
 }
 
 /** The layout a run used, from its run_start event and config. */
-export function runLayout(config: RunConfig, layout: { dp: number; ring: number; ulysses: number; zero: number; checkpointing: string; chunks: number }): LayoutChoice {
+export function runLayout(
+  config: RunConfig,
+  layout: {
+    dp: number;
+    ring: number;
+    ulysses: number;
+    zero: number;
+    checkpointing: string;
+    chunks: number;
+  },
+): LayoutChoice {
   const off = config.parallel.offload;
   const flag = (v: boolean | 'auto') => v === true;
   return {
@@ -97,15 +113,27 @@ export function runLayout(config: RunConfig, layout: { dp: number; ring: number;
     zero: layout.zero as LayoutChoice['zero'],
     checkpointing: layout.checkpointing as LayoutChoice['checkpointing'],
     chunks: layout.chunks,
-    offload: { optimizer: flag(off.optimizer), params: flag(off.params), activations: flag(off.activations) },
+    offload: {
+      optimizer: flag(off.optimizer),
+      params: flag(off.params),
+      activations: flag(off.activations),
+    },
   };
 }
 
 /** The planner's prediction for a run: its layout, sequence length and torch version. */
-export function planForRun(config: RunConfig, events: RunEvent[], opts: PlanOptions = {}): LayoutPlan {
+export function planForRun(
+  config: RunConfig,
+  events: RunEvent[],
+  opts: PlanOptions = {},
+): LayoutPlan {
   const start = events.find((e) => e.type === 'run_start');
-  if (!start || start.type !== 'run_start') throw new Error('the run has no run_start event (it never started)');
-  return planLayout(config, runLayout(config, start.layout), config.training.seq_len, { torch: start.versions.torch, ...opts });
+  if (!start || start.type !== 'run_start')
+    throw new Error('the run has no run_start event (it never started)');
+  return planLayout(config, runLayout(config, start.layout), config.training.seq_len, {
+    torch: start.versions.torch,
+    ...opts,
+  });
 }
 
 function maxOf(values: (number | undefined | null)[]): number | null {
@@ -113,30 +141,58 @@ function maxOf(values: (number | undefined | null)[]): number | null {
   return v.length ? Math.max(...v) : null;
 }
 
-function toleranceFor(phase: ComparePhase, term: string, tol: Record<string, number | null>): number | null {
+function toleranceFor(
+  phase: ComparePhase,
+  term: string,
+  tol: Record<string, number | null>,
+): number | null {
   const base = term.split(':')[0].trim();
   if (`${phase} ${base}` in tol) return tol[`${phase} ${base}`];
   return base in tol ? tol[base] : null;
 }
 
 function factorFor(term: string, perturb: Record<string, number>): number {
-  for (const [k, f] of Object.entries(perturb)) if (term === k || term.startsWith(k + ':')) return f;
+  for (const [k, f] of Object.entries(perturb))
+    if (term === k || term.startsWith(k + ':')) return f;
   return 1;
 }
 
-export function compareMemory(plan: LayoutPlan, events: Measured[] | RunEvent[], opts: CompareOptions = {}): Comparison {
-  const mem: Measured[] = events.length && 'type' in events[0] ? memoryEvents(events as RunEvent[]) : (events as Measured[]);
+export function compareMemory(
+  plan: LayoutPlan,
+  events: Measured[] | RunEvent[],
+  opts: CompareOptions = {},
+): Comparison {
+  const mem: Measured[] =
+    events.length && 'type' in events[0]
+      ? memoryEvents(events as RunEvent[])
+      : (events as Measured[]);
   const tol = { ...DEFAULT_TOLERANCES, ...(opts.tolerances ?? {}) };
   const perturb = opts.perturb ?? {};
   const rows: CompareRow[] = [];
-  const add = (phase: ComparePhase, term: string, predicted: number, measured: number | null, note?: string) => {
+  const add = (
+    phase: ComparePhase,
+    term: string,
+    predicted: number,
+    measured: number | null,
+    note?: string,
+  ) => {
     const p = predicted * factorFor(term, perturb);
     const tolerance = measured === null ? null : toleranceFor(phase, term, tol);
     let error: number | null = null;
     if (measured !== null) error = p === 0 ? (measured === 0 ? 0 : Infinity) : (measured - p) / p;
     let ok: boolean | null = null;
-    if (tolerance !== null && error !== null) ok = tolerance === 0 ? measured === p : Math.abs(error) <= tolerance;
-    rows.push({ phase, term, predicted: p, measured, error, tolerance, ok, ...(note ? { note } : {}) });
+    if (tolerance !== null && error !== null)
+      ok = tolerance === 0 ? measured === p : Math.abs(error) <= tolerance;
+    rows.push({
+      phase,
+      term,
+      predicted: p,
+      measured,
+      error,
+      tolerance,
+      ok,
+      ...(note ? { note } : {}),
+    });
   };
 
   const start = (events as RunEvent[]).find((e) => 'type' in e && e.type === 'run_start');
@@ -162,25 +218,65 @@ export function compareMemory(plan: LayoutPlan, events: Measured[] | RunEvent[],
   // Saved activations in detail: every layer, the embedding, the recompute.
   const layers = mem.map((e) => e.saved?.layers ?? []);
   const nLayers = Math.max(0, ...layers.map((l) => l.length));
-  for (let i = 0; i < nLayers; i++) add('loss', `activations: layer ${i}`, plan.memory.saved.per_layer, maxOf(layers.map((l) => l[i])));
+  for (let i = 0; i < nLayers; i++)
+    add(
+      'loss',
+      `activations: layer ${i}`,
+      plan.memory.saved.per_layer,
+      maxOf(layers.map((l) => l[i])),
+    );
   if (mem.some((e) => e.saved)) {
-    add('loss', 'activations: embedding', plan.memory.saved.embedding, maxOf(mem.map((e) => e.saved?.embedding)));
+    add(
+      'loss',
+      'activations: embedding',
+      plan.memory.saved.embedding,
+      maxOf(mem.map((e) => e.saved?.embedding)),
+    );
     const remat = maxOf(mem.map((e) => e.saved?.remat));
-    if (plan.memory.saved.remat > 0 || (remat ?? 0) > 0) add('layer_backward', 'activations: recompute', plan.memory.saved.remat, remat);
+    if (plan.memory.saved.remat > 0 || (remat ?? 0) > 0)
+      add('layer_backward', 'activations: recompute', plan.memory.saved.remat, remat);
   }
   // Whole-step figures: the allocator's peak against the planner's allocated bytes at its peak.
   const b = plan.memory.breakdown;
-  const allocated = b.weights + b.grads + b.optimizer + b.activations + b.logits + b.comm_buffers + b.workspace;
+  const allocated =
+    b.weights + b.grads + b.optimizer + b.activations + b.logits + b.comm_buffers + b.workspace;
   const cudaPeak = maxOf(mem.map((e) => e.cuda?.max_allocated));
   const stepPeak = cudaPeak ?? maxOf(mem.map((e) => e.peaks?.step));
   if (stepPeak !== null) {
-    const what = cudaPeak !== null ? 'CUDA max_memory_allocated over the first step' : 'CPU: allocations over the first step (profiler) plus the states';
-    add('step', 'allocated', allocated, stepPeak, `${what}; the planner's allocated bytes at its peak moment (the optimizer step is not a modelled moment)`);
+    const what =
+      cudaPeak !== null
+        ? 'CUDA max_memory_allocated over the first step'
+        : 'CPU: allocations over the first step (profiler) plus the states';
+    add(
+      'step',
+      'allocated',
+      allocated,
+      stepPeak,
+      `${what}; the planner's allocated bytes at its peak moment (the optimizer step is not a modelled moment)`,
+    );
   }
-  const used = maxOf(mem.map((e) => (e.cuda?.device_used != null && e.cuda.reserved != null ? e.cuda.device_used - e.cuda.reserved : null)));
-  if (used !== null) add('step', 'framework + nccl', b.framework + b.nccl, used, 'device used - reserved, after the first step');
-  const frag = maxOf(mem.map((e) => (e.cuda?.max_reserved != null ? e.cuda.max_reserved - e.cuda.max_allocated : null)));
-  if (frag !== null) add('step', 'fragmentation', b.fragmentation, frag, 'max reserved - max allocated');
+  const used = maxOf(
+    mem.map((e) =>
+      e.cuda?.device_used != null && e.cuda.reserved != null
+        ? e.cuda.device_used - e.cuda.reserved
+        : null,
+    ),
+  );
+  if (used !== null)
+    add(
+      'step',
+      'framework + nccl',
+      b.framework + b.nccl,
+      used,
+      'device used - reserved, after the first step',
+    );
+  const frag = maxOf(
+    mem.map((e) =>
+      e.cuda?.max_reserved != null ? e.cuda.max_reserved - e.cuda.max_allocated : null,
+    ),
+  );
+  if (frag !== null)
+    add('step', 'fragmentation', b.fragmentation, frag, 'max reserved - max allocated');
 
   const failures = rows.filter((r) => r.ok === false);
   return {
@@ -211,7 +307,11 @@ export function formatBytesPrecise(bytes: number): string {
   return `${bytes} B`;
 }
 
-const PHASE_LABEL: Record<ComparePhase, string> = { loss: 'loss', layer_backward: 'layer bwd', step: 'step' };
+const PHASE_LABEL: Record<ComparePhase, string> = {
+  loss: 'loss',
+  layer_backward: 'layer bwd',
+  step: 'step',
+};
 
 /** The comparison as a plain-text table (the CLI's output). */
 export function formatCompareTable(c: Comparison): string {
@@ -222,13 +322,22 @@ export function formatCompareTable(c: Comparison): string {
     formatBytesPrecise(r.predicted),
     r.measured === null ? 'not measured' : formatBytesPrecise(r.measured),
     formatError(r.error),
-    r.tolerance === null ? '—' : r.tolerance === 0 ? 'exact' : `±${(r.tolerance * 100).toFixed(0)} %`,
+    r.tolerance === null
+      ? '—'
+      : r.tolerance === 0
+        ? 'exact'
+        : `±${(r.tolerance * 100).toFixed(0)} %`,
     r.ok === false ? 'OVER' : r.ok ? 'ok' : (r.note ?? ''),
   ]);
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   const right = new Set([2, 3, 4, 5]);
-  const lines = all.map((r) => r.map((cell, i) => (right.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  const lines = all.map((r) =>
+    r
+      .map((cell, i) => (right.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
   const verdict = c.ok
     ? `all checked terms within tolerance (${c.ranks} rank${c.ranks === 1 ? '' : 's'}; predicted peak at ${c.predicted_phase}, measured ${c.measured_phase ?? '—'})`
     : `${c.failures.length} term${c.failures.length === 1 ? '' : 's'} over tolerance: ${c.failures.map((f) => `${f.term} (${PHASE_LABEL[f.phase]}) ${formatError(f.error)}`).join(', ')}`;

@@ -24,18 +24,30 @@ describe('compute: hand-derived FLOPs and time', () => {
   });
 
   it('hardware FLOPs: flash backward recomputes scores (2.5x), full checkpointing re-runs the forward', () => {
-    expect(planLayout(config, layout()).compute.hardware_flops_per_step).toBe(3 * MM_FWD + 3.5 * ATTN_CAUSAL);
-    expect(planLayout(config, layout({ checkpointing: 'full' })).compute.hardware_flops_per_step).toBe(3 * MM_FWD + BLOCK_MM_FWD + 4.5 * ATTN_CAUSAL);
+    expect(planLayout(config, layout()).compute.hardware_flops_per_step).toBe(
+      3 * MM_FWD + 3.5 * ATTN_CAUSAL,
+    );
+    expect(
+      planLayout(config, layout({ checkpointing: 'full' })).compute.hardware_flops_per_step,
+    ).toBe(3 * MM_FWD + BLOCK_MM_FWD + 4.5 * ATTN_CAUSAL);
     // selective re-runs the SwiGLU MLP's forward: 2 FLOPs x T x layers x 3 h ffn
-    expect(planLayout(config, layout({ checkpointing: 'selective' })).compute.hardware_flops_per_step).toBe(3 * MM_FWD + 3.5 * ATTN_CAUSAL + MLP_FWD);
+    expect(
+      planLayout(config, layout({ checkpointing: 'selective' })).compute.hardware_flops_per_step,
+    ).toBe(3 * MM_FWD + 3.5 * ATTN_CAUSAL + MLP_FWD);
   });
 
   it('compute time: matmuls and attention at their own efficiencies, plus a fixed cost per block', () => {
     const t = planLayout(config, layout()).compute.time_s;
     const overhead = 2 * 0.0003; // 2 layers x layer_overhead_s
-    expect(t).toBeCloseTo((3 * MM_FWD) / (PEAK * MM_EFF) + (3.5 * ATTN_CAUSAL) / (PEAK * ATTN_EFF) + overhead, 15);
+    expect(t).toBeCloseTo(
+      (3 * MM_FWD) / (PEAK * MM_EFF) + (3.5 * ATTN_CAUSAL) / (PEAK * ATTN_EFF) + overhead,
+      15,
+    );
     const full = planLayout(config, layout({ checkpointing: 'full' })).compute.time_s;
-    expect(full - t).toBeCloseTo(BLOCK_MM_FWD / (PEAK * MM_EFF) + ATTN_CAUSAL / (PEAK * ATTN_EFF), 15);
+    expect(full - t).toBeCloseTo(
+      BLOCK_MM_FWD / (PEAK * MM_EFF) + ATTN_CAUSAL / (PEAK * ATTN_EFF),
+      15,
+    );
   });
 
   it('selective recompute costs the MLP forward at matmul efficiency', () => {
@@ -46,36 +58,59 @@ describe('compute: hand-derived FLOPs and time', () => {
 
   it('a contiguous ring is paced by its most loaded rank: (2r-1)/r of the balanced attention time', () => {
     const zig = planLayout(config, layout()).compute.time_s;
-    const contiguous = planLayout(makeConfig({ parallel: { ring_variant: 'contiguous' } }), layout()).compute.time_s;
+    const contiguous = planLayout(
+      makeConfig({ parallel: { ring_variant: 'contiguous' } }),
+      layout(),
+    ).compute.time_s;
     expect(contiguous - zig).toBeCloseTo(((3 / 2 - 1) * 3.5 * ATTN_CAUSAL) / (PEAK * ATTN_EFF), 15);
   });
 
   it('MFU: model FLOPs over peak x step time; legacy counts the full score matrix', () => {
     const plan = planLayout(config, layout());
     expect(plan.mfu).toBeCloseTo((3 * (MM_FWD + ATTN_CAUSAL)) / (PEAK * plan.step_time_s), 12);
-    expect(plan.mfu_legacy / plan.mfu).toBeCloseTo((MM_FWD + ATTN_FULL) / (MM_FWD + ATTN_CAUSAL), 12);
+    expect(plan.mfu_legacy / plan.mfu).toBeCloseTo(
+      (MM_FWD + ATTN_FULL) / (MM_FWD + ATTN_CAUSAL),
+      12,
+    );
   });
 
   it('fp32 runs use the fp32 peak', () => {
     const noOverhead = { calibration: { layer_overhead_s: 0 } };
     const bf16 = planLayout(config, layout(), undefined, noOverhead).compute.time_s;
-    const fp32 = planLayout(makeConfig({ training: { precision: 'fp32' } }), layout(), undefined, noOverhead).compute.time_s;
+    const fp32 = planLayout(
+      makeConfig({ training: { precision: 'fp32' } }),
+      layout(),
+      undefined,
+      noOverhead,
+    ).compute.time_s;
     expect(fp32 / bf16).toBeCloseTo(989.4 / 66.9, 9);
   });
 });
 
 describe('step time and throughput', () => {
   it('step time is the sum of compute, exposed comm, exposed host copies and the optimizer update', () => {
-    for (const l of [layout(), layout({ zero: 3, offload: { optimizer: true, params: true, activations: false } })]) {
+    for (const l of [
+      layout(),
+      layout({ zero: 3, offload: { optimizer: true, params: true, activations: false } }),
+    ]) {
       const plan = planLayout(makeConfig({ training: { grad_accum: 4 } }), l);
       const t = plan.time;
-      expect(plan.step_time_s).toBeCloseTo(t.compute_s + t.comm_exposed_s + t.host_exposed_s + t.optimizer_s, 15);
-      expect(plan.comm.time_s).toBeCloseTo(Object.values(plan.comm.by_kind).reduce((s, k) => s + k.time_s, 0), 15);
+      expect(plan.step_time_s).toBeCloseTo(
+        t.compute_s + t.comm_exposed_s + t.host_exposed_s + t.optimizer_s,
+        15,
+      );
+      expect(plan.comm.time_s).toBeCloseTo(
+        Object.values(plan.comm.by_kind).reduce((s, k) => s + k.time_s, 0),
+        15,
+      );
     }
   });
 
   it('tokens per step count every data-parallel replica and micro-step', () => {
-    const cfg = makeConfig({ training: { grad_accum: 4, micro_batch: 2 }, cluster: { nodes: 2, gpus_per_node: 4 } });
+    const cfg = makeConfig({
+      training: { grad_accum: 4, micro_batch: 2 },
+      cluster: { nodes: 2, gpus_per_node: 4 },
+    });
     const plan = planLayout(cfg, layout({ dp: 2 }));
     expect(plan.tokens_per_step).toBe(512 * 2 * 4 * 2);
     expect(plan.tokens_per_s).toBeCloseTo(plan.tokens_per_step / plan.step_time_s, 9);
@@ -91,9 +126,21 @@ describe('step time and throughput', () => {
   });
 
   it('optimizer offload trades GPU memory for host time', () => {
-    const cfg = makeConfig({ model: { preset: 'llama-3-8b', architecture: undefined }, training: { seq_len: 8192 }, cluster: { nodes: 1, gpus_per_node: 8 } });
+    const cfg = makeConfig({
+      model: { preset: 'llama-3-8b', architecture: undefined },
+      training: { seq_len: 8192 },
+      cluster: { nodes: 1, gpus_per_node: 8 },
+    });
     const gpu = planLayout(cfg, layout({ ulysses: 8, ring: 1, zero: 2 }));
-    const host = planLayout(cfg, layout({ ulysses: 8, ring: 1, zero: 2, offload: { optimizer: true, params: false, activations: false } }));
+    const host = planLayout(
+      cfg,
+      layout({
+        ulysses: 8,
+        ring: 1,
+        zero: 2,
+        offload: { optimizer: true, params: false, activations: false },
+      }),
+    );
     expect(host.memory.peak_bytes).toBeLessThan(gpu.memory.peak_bytes);
     expect(host.time.host_exposed_s).toBeGreaterThan(0);
     expect(host.time.optimizer_s).toBe(0);

@@ -24,7 +24,11 @@ export interface ComputeEstimate {
 /** Flash-style attention backward recomputes QK^T: 5 matmuls of the forward's 2, i.e. 2.5x. */
 const FLASH_BWD_FACTOR = 2.5;
 
-export function computeEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: number): ComputeEstimate {
+export function computeEstimate(
+  ctx: PlanContext,
+  l: LayoutChoice,
+  seqLen: number,
+): ComputeEstimate {
   const m = ctx.shape;
   const cal = ctx.cal;
   const sp = l.ulysses * l.ring;
@@ -35,13 +39,17 @@ export function computeEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: numbe
   // QK^T and PV: 2 matmuls x 2 FLOPs per multiply-add x qDim per (query, key) pair, per layer.
   // The sequence's pairs are spread evenly over the SP group (zigzag balances causal work).
   const perPair = 4 * m.qDim * m.layers * ctx.microBatch;
-  const attnFwdCausal = (perPair * (seqLen * (seqLen + 1)) / 2) / sp;
+  const attnFwdCausal = (perPair * (seqLen * (seqLen + 1))) / 2 / sp;
   const attnFwdFull = (perPair * seqLen * seqLen) / sp;
 
   const full = l.checkpointing === 'full';
   // Recomputed forward matmuls: the whole block (full) or the SwiGLU MLP (selective, as the
   // runtime checkpoints block.mlp).
-  const recomputeMm = full ? blockMm : l.checkpointing === 'selective' ? 2 * T * m.layers * 3 * m.hidden * m.ffn : 0;
+  const recomputeMm = full
+    ? blockMm
+    : l.checkpointing === 'selective'
+      ? 2 * T * m.layers * 3 * m.hidden * m.ffn
+      : 0;
   const hardwareMm = 3 * matmulFwd + recomputeMm;
   const attnPasses = 1 + FLASH_BWD_FACTOR + (full ? 1 : 0);
   const hardwareFlops = hardwareMm + attnPasses * attnFwdCausal;

@@ -86,7 +86,8 @@ export function planContext(config: RunConfig, opts: PlanOptions = {}): PlanCont
   const gpu = gpuSpec(config.cluster.gpu);
   const precision = config.training.precision;
   const seqLen = opts.seqLen ?? config.training.seq_len;
-  if (!Number.isInteger(seqLen) || seqLen < 1) throw new Error(`sequence length must be a positive integer, got ${seqLen}`);
+  if (!Number.isInteger(seqLen) || seqLen < 1)
+    throw new Error(`sequence length must be a positive integer, got ${seqLen}`);
   return {
     shape,
     gpu,

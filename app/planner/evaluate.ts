@@ -6,7 +6,14 @@ import type { PlanContext } from './context';
 import { memoryEstimate, type MemoryEstimate } from './memory';
 import { placement, type Placement } from './placement';
 import { checkRules, type RuleCheck } from './rules';
-import { COMM_KINDS, MEMORY_TERMS, type CommKind, type LayoutChoice, type LayoutPlan, type MemoryTerm } from './types';
+import {
+  COMM_KINDS,
+  MEMORY_TERMS,
+  type CommKind,
+  type LayoutChoice,
+  type LayoutPlan,
+  type MemoryTerm,
+} from './types';
 import { formatBytes } from './units';
 
 export interface Evaluation {
@@ -32,8 +39,20 @@ export interface Evaluation {
   feasible: boolean;
 }
 
-function exposedTime(t: KindTraffic, fwdShare: number, bwdShare: number, lastShare: number): number {
-  return t.blocking + t.ringExposed + t.tail + t.fwd * fwdShare + t.bwd * bwdShare + t.lastBwd * lastShare;
+function exposedTime(
+  t: KindTraffic,
+  fwdShare: number,
+  bwdShare: number,
+  lastShare: number,
+): number {
+  return (
+    t.blocking +
+    t.ringExposed +
+    t.tail +
+    t.fwd * fwdShare +
+    t.bwd * bwdShare +
+    t.lastBwd * lastShare
+  );
 }
 
 /** Exposed seconds per step of one collective kind. */
@@ -59,7 +78,12 @@ export interface Shared {
   traffic?: CommTraffic;
 }
 
-export function evaluate(ctx: PlanContext, l: LayoutChoice, seqLen: number, shared: Shared = {}): Evaluation {
+export function evaluate(
+  ctx: PlanContext,
+  l: LayoutChoice,
+  seqLen: number,
+  shared: Shared = {},
+): Evaluation {
   const cal = ctx.cal;
   const m = ctx.shape;
   const ga = ctx.gradAccum;
@@ -67,7 +91,15 @@ export function evaluate(ctx: PlanContext, l: LayoutChoice, seqLen: number, shar
   const check = shared.rules ?? checkRules(ctx, l, seqLen);
   const mem = shared.mem ?? memoryEstimate(ctx, l, seqLen);
   const comp = shared.compute ?? computeEstimate(ctx, l, seqLen);
-  const traffic = shared.traffic ?? commTraffic(ctx, l, seqLen, shared.placement ?? placement(l.ulysses, l.ring, l.dp, ctx.gpusPerNode), comp);
+  const traffic =
+    shared.traffic ??
+    commTraffic(
+      ctx,
+      l,
+      seqLen,
+      shared.placement ?? placement(l.ulysses, l.ring, l.dp, ctx.gpusPerNode),
+      comp,
+    );
 
   // --- host copies for offload (§8.2) ---------------------------------------------------------
   const pcie = ctx.gpu.pcie_gbps * 1e9 * cal.pcie_efficiency;
@@ -86,17 +118,28 @@ export function evaluate(ctx: PlanContext, l: LayoutChoice, seqLen: number, shar
     const up = l.offload.params ? 0 : (m.params * B.weight) / shard;
     hostBytes += down + up;
     // The node's CPUs update every local GPU's partition.
-    hostTailS = (down + up) / pcie + ((m.params / shard) * ctx.gpusPerNode) / cal.cpu_adam_params_per_s;
+    hostTailS =
+      (down + up) / pcie + ((m.params / shard) * ctx.gpusPerNode) / cal.cpu_adam_params_per_s;
   }
 
   // --- optimizer update on the GPU: memory-bound AdamW over the local partition --------------
   // bf16: read/write fp32 master+m+v, read the grad (twice: norm for clipping, then the update),
   // write the bf16 copy; fp32: the weights are the master and are read and written.
-  const perParam = B.masterCopy ? 2 * B.optim + 2 * B.grad + B.weight : 2 * B.optim + 2 * B.grad + 2 * B.weight;
-  const optimizerS = l.offload.optimizer ? 0 : ((m.params / shard) * perParam) / (ctx.gpu.hbm_gbps * 1e9 * cal.hbm_efficiency);
+  const perParam = B.masterCopy
+    ? 2 * B.optim + 2 * B.grad + B.weight
+    : 2 * B.optim + 2 * B.grad + 2 * B.weight;
+  const optimizerS = l.offload.optimizer
+    ? 0
+    : ((m.params / shard) * perParam) / (ctx.gpu.hbm_gbps * 1e9 * cal.hbm_efficiency);
 
   // --- overlap of prefetchable traffic with compute (§8.1) -------------------------------------
-  const { ulysses_a2a: ua, ring_p2p: rp, zero_allgather: ag, zero_reduce_scatter: rs, dp_allreduce: ar } = traffic;
+  const {
+    ulysses_a2a: ua,
+    ring_p2p: rp,
+    zero_allgather: ag,
+    zero_reduce_scatter: rs,
+    dp_allreduce: ar,
+  } = traffic;
   const fwdTraffic = hostFwdS * ga + ua.fwd + rp.fwd + ag.fwd + rs.fwd + ar.fwd;
   const bwdTraffic = hostBwdS * ga + ua.bwd + rp.bwd + ag.bwd + rs.bwd + ar.bwd;
   const lastTraffic = ua.lastBwd + rp.lastBwd + ag.lastBwd + rs.lastBwd + ar.lastBwd;
@@ -159,7 +202,11 @@ function ceilTerms(terms: Record<MemoryTerm, number>): Record<MemoryTerm, number
   return out;
 }
 
-export function toLayoutPlan(ctx: PlanContext, ev: Evaluation, maxSeqLen: number | null = null): LayoutPlan {
+export function toLayoutPlan(
+  ctx: PlanContext,
+  ev: Evaluation,
+  maxSeqLen: number | null = null,
+): LayoutPlan {
   const l = ev.choice;
   const ga = ctx.gradAccum;
   const breakdown = {} as LayoutPlan['memory']['breakdown'];
@@ -213,13 +260,37 @@ export function toLayoutPlan(ctx: PlanContext, ev: Evaluation, maxSeqLen: number
         loss: ceilTerms(ev.mem.phases.loss),
         layer_backward: ceilTerms(ev.mem.phases.layer_backward),
       },
-      saved: { per_layer: Math.ceil(ev.mem.savedPerLayer), embedding: Math.ceil(ev.mem.savedEmbedding), remat: Math.ceil(ev.mem.remat) },
-      host_bytes: Math.ceil(ev.mem.hostBytesPerGpu * Math.min(ctx.gpusPerNode, l.ulysses * l.ring * l.dp)),
+      saved: {
+        per_layer: Math.ceil(ev.mem.savedPerLayer),
+        embedding: Math.ceil(ev.mem.savedEmbedding),
+        remat: Math.ceil(ev.mem.remat),
+      },
+      host_bytes: Math.ceil(
+        ev.mem.hostBytesPerGpu * Math.min(ctx.gpusPerNode, l.ulysses * l.ring * l.dp),
+      ),
     },
-    comm: { bytes_per_step: bytes, time_s: ev.commExposedS, overlapped_s: overlapped, by_kind: byKind },
-    compute: { flops_per_step: flops, hardware_flops_per_step: ga * ev.comp.hardwareFlops, time_s: ev.computeS },
-    host_io: { bytes_per_step: Math.round(ev.hostBytes), time_s: ev.hostExposedS, overlapped_s: ev.hostS - ev.hostExposedS },
-    time: { compute_s: ev.computeS, comm_exposed_s: ev.commExposedS, host_exposed_s: ev.hostExposedS, optimizer_s: ev.optimizerS },
+    comm: {
+      bytes_per_step: bytes,
+      time_s: ev.commExposedS,
+      overlapped_s: overlapped,
+      by_kind: byKind,
+    },
+    compute: {
+      flops_per_step: flops,
+      hardware_flops_per_step: ga * ev.comp.hardwareFlops,
+      time_s: ev.computeS,
+    },
+    host_io: {
+      bytes_per_step: Math.round(ev.hostBytes),
+      time_s: ev.hostExposedS,
+      overlapped_s: ev.hostS - ev.hostExposedS,
+    },
+    time: {
+      compute_s: ev.computeS,
+      comm_exposed_s: ev.commExposedS,
+      host_exposed_s: ev.hostExposedS,
+      optimizer_s: ev.optimizerS,
+    },
     step_time_s: ev.stepS,
     tokens_per_step: ev.tokensPerStep,
     tokens_per_s: ev.tokensPerStep / ev.stepS,

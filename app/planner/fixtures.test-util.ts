@@ -4,11 +4,21 @@ import type { Calibration } from './catalog';
 import type { LayoutChoice } from './types';
 
 /** The tiny CPU example's model: 2 layers, hidden 64, 8 heads (head_dim 8), 2 KV heads, ffn 176, vocab 260. */
-export const TINY_ARCH = { family: 'llama', layers: 2, hidden: 64, heads: 8, kv_heads: 2, ffn: 176, vocab: 260 } as const;
+export const TINY_ARCH = {
+  family: 'llama',
+  layers: 2,
+  hidden: 64,
+  heads: 8,
+  kv_heads: 2,
+  ffn: 176,
+  vocab: 260,
+} as const;
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-export function makeConfig(over: DeepPartial<Record<string, unknown>> & Record<string, unknown> = {}): RunConfig {
+export function makeConfig(
+  over: DeepPartial<Record<string, unknown>> & Record<string, unknown> = {},
+): RunConfig {
   const base: Record<string, Record<string, unknown> | unknown> = {
     version: 1,
     name: 'test',
@@ -20,7 +30,10 @@ export function makeConfig(over: DeepPartial<Record<string, unknown>> & Record<s
   const merged: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = base[k];
-    merged[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? { ...(b as object), ...(v as object) } : v;
+    merged[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object'
+        ? { ...(b as object), ...(v as object) }
+        : v;
   }
   const r = validateConfigObject(merged);
   if (!r.ok) throw new Error(r.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));

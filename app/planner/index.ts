@@ -7,7 +7,16 @@ export { applyLayout } from './apply';
 export { maxSeqLen } from './maxseq';
 export { planContext, type PlanOptions, type PlanContext } from './context';
 export { modelShape, type ModelShape } from './shape';
-export { gpuCatalog, gpuSpec, calibrationEntries, calibrationFor, CALIBRATION_KEYS, type GpuSpec, type Calibration, type CalibrationKey } from './catalog';
+export {
+  gpuCatalog,
+  gpuSpec,
+  calibrationEntries,
+  calibrationFor,
+  CALIBRATION_KEYS,
+  type GpuSpec,
+  type Calibration,
+  type CalibrationKey,
+} from './catalog';
 export { formatBytes, formatSeconds, formatCount, formatTokens } from './units';
 export { formatPlanTable } from './table';
 export { torchBehaviour, DEFAULT_TORCH, type TorchBehaviour } from './torch';

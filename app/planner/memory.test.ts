@@ -64,7 +64,11 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
   });
 
   it('chunked loss: kept dL/dh and dL/dW, one chunk of fp32 logits with its log-sum-exp temporary', () => {
-    const plan = planLayout(config, layout({ zero: 1 }), undefined, { ...opts, loss: 'chunked', lossChunkTokens: 32 });
+    const plan = planLayout(config, layout({ zero: 1 }), undefined, {
+      ...opts,
+      loss: 'chunked',
+      lossChunkTokens: 32,
+    });
     const norm = T * (8 * h + 4) + 4 * h;
     const kept = 2 * h * T + 4 * V * h; // dL/dh (bf16), dL/dW (fp32)
     // the dW update outweighs 8 B per logit for 32-token chunks: fp32 gradient 4nV, its bf16 copy 2nV,
@@ -73,13 +77,21 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
     const bwd = norm + kept + 2 * h * T + 4 * V * h + 2 * V * h;
     expect(plan.memory.phases.loss.logits).toBe(Math.max(fwd, bwd));
     // one chunk of all 128 tokens: 8 B per logit + 8 B per token against the dW update
-    const big = planLayout(config, layout({ zero: 1 }), undefined, { ...opts, loss: 'chunked', lossChunkTokens: 4096 });
+    const big = planLayout(config, layout({ zero: 1 }), undefined, {
+      ...opts,
+      loss: 'chunked',
+      lossChunkTokens: 4096,
+    });
     const chunk = Math.max(8 * T * V + 8 * T, 4 * T * V + 2 * T * V + 6 * V * h);
     expect(big.memory.phases.loss.logits).toBe(norm + 2 * h * T + kept + chunk);
   });
 
   it('the last block backward: its recompute, in-layer transients and SP staging', () => {
-    const plan = planLayout(config, layout({ zero: 1 }), undefined, { ...opts, loss: 'chunked', lossChunkTokens: 1 });
+    const plan = planLayout(config, layout({ zero: 1 }), undefined, {
+      ...opts,
+      loss: 'chunked',
+      lossChunkTokens: 1,
+    });
     const b = plan.memory.phases.layer_backward;
     expect(b.logits).toBe(0);
     // workspace: T x (2h x 2 B + max(MLP 3 ffn x 2 B = 1056, attention 800)) + RoPE tables, plus the
@@ -90,17 +102,35 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
   it('full checkpointing keeps block inputs and recomputes one block whole', () => {
     const plan = planLayout(config, layout({ checkpointing: 'full' }), undefined, opts);
     // bf16: the recompute keeps its own fp32 norm copies; the kept input is not one of its tensors
-    expect(plan.memory.saved).toEqual({ per_layer: 128 * T, embedding: 8 * T, remat: 3304 * T + 2 * 4 * h });
-    expect(plan.memory.phases.layer_backward.activations).toBe(2 * 128 * T + 8 * T + 3304 * T + 2 * 4 * h);
+    expect(plan.memory.saved).toEqual({
+      per_layer: 128 * T,
+      embedding: 8 * T,
+      remat: 3304 * T + 2 * 4 * h,
+    });
+    expect(plan.memory.phases.layer_backward.activations).toBe(
+      2 * 128 * T + 8 * T + 3304 * T + 2 * 4 * h,
+    );
     // fp32: the first norm's fp32 input is the kept block input itself
-    const fp32 = planLayout(makeConfig({ training: { seq_len: 512, precision: 'fp32' } }), layout({ checkpointing: 'full' }), undefined, opts);
-    const none32 = activationWidths(planContext(makeConfig({ training: { precision: 'fp32' } }), opts), 2).none;
+    const fp32 = planLayout(
+      makeConfig({ training: { seq_len: 512, precision: 'fp32' } }),
+      layout({ checkpointing: 'full' }),
+      undefined,
+      opts,
+    );
+    const none32 = activationWidths(
+      planContext(makeConfig({ training: { precision: 'fp32' } }), opts),
+      2,
+    ).none;
     expect(fp32.memory.saved.remat).toBe(none32 * T - 4 * h * T);
   });
 
   it('selective checkpointing recomputes the MLP inside', () => {
     const plan = planLayout(config, layout({ checkpointing: 'selective' }), undefined, opts);
-    expect(plan.memory.saved).toEqual({ per_layer: 1896 * T + 2 * 4 * h, embedding: 8 * T, remat: 4 * 176 * 2 * T });
+    expect(plan.memory.saved).toEqual({
+      per_layer: 1896 * T + 2 * 4 * h,
+      embedding: 8 * T,
+      remat: 4 * 176 * 2 * T,
+    });
   });
 
   it('ZeRO-3 shards per unit, keeps block inputs, and holds one gathered unit and one unsharded gradient', () => {
@@ -119,7 +149,20 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
   });
 
   it('padding: flat buffers round up to a multiple of the world', () => {
-    const cfg = makeConfig({ model: { architecture: { family: 'llama', layers: 2, hidden: 64, heads: 8, kv_heads: 2, ffn: 176, vocab: 261 } }, cluster: { gpus_per_node: 8 } });
+    const cfg = makeConfig({
+      model: {
+        architecture: {
+          family: 'llama',
+          layers: 2,
+          hidden: 64,
+          heads: 8,
+          kv_heads: 2,
+          ffn: 176,
+          vocab: 261,
+        },
+      },
+      cluster: { gpus_per_node: 8 },
+    });
     const P1 = planContext(cfg).shape.params; // 121,728: not a multiple of 8... of 16 either
     const l = layout({ ulysses: 2, ring: 2, dp: 2, zero: 2 });
     const b = planLayout(cfg, l, undefined, opts).memory.breakdown;
@@ -130,7 +173,12 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
   });
 
   it('offload moves states to the host and counts host bytes per node', () => {
-    const plan = planLayout(config, layout({ zero: 3, offload: { optimizer: true, params: true, activations: false } }), undefined, opts);
+    const plan = planLayout(
+      config,
+      layout({ zero: 3, offload: { optimizer: true, params: true, activations: false } }),
+      undefined,
+      opts,
+    );
     expect(plan.memory.breakdown.optimizer).toBe(0);
     expect(plan.memory.breakdown.weights).toBe(0);
     // per GPU: optimizer states + fp32 grad partition (16 B / 4) + bf16 params shard (2 B / 4); 4 GPUs on the node
@@ -138,8 +186,18 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
   });
 
   it('activation offload keeps a two-layer window on the GPU', () => {
-    const ctx = planContext(makeConfig({ model: { architecture: { ...makeConfig().model.architecture!, layers: 6 } } }), opts);
-    const on = memoryEstimate(ctx, layout({ checkpointing: 'full', offload: { optimizer: false, params: false, activations: true } }), 512);
+    const ctx = planContext(
+      makeConfig({ model: { architecture: { ...makeConfig().model.architecture!, layers: 6 } } }),
+      opts,
+    );
+    const on = memoryEstimate(
+      ctx,
+      layout({
+        checkpointing: 'full',
+        offload: { optimizer: false, params: false, activations: true },
+      }),
+      512,
+    );
     const off = memoryEstimate(ctx, layout({ checkpointing: 'full' }), 512);
     expect(off.activations - on.activations).toBe(4 * 128 * T); // 6 layers -> 2 resident
     expect(on.activationOffloadBytes).toBe(4 * 128 * T);
@@ -147,11 +205,19 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
   });
 
   it('fp32 runs: 4 B weights and grads, m and v only (no master copy), no norm weight copies', () => {
-    const plan = planLayout(makeConfig({ training: { precision: 'fp32' } }), layout({ zero: 0 }), undefined, opts);
+    const plan = planLayout(
+      makeConfig({ training: { precision: 'fp32' } }),
+      layout({ zero: 0 }),
+      undefined,
+      opts,
+    );
     expect(plan.memory.breakdown.weights).toBe(4 * P);
     expect(plan.memory.breakdown.grads).toBe(4 * P);
     expect(plan.memory.breakdown.optimizer).toBe(8 * P);
-    const w = activationWidths(planContext(makeConfig({ training: { precision: 'fp32' } }), opts), 2);
+    const w = activationWidths(
+      planContext(makeConfig({ training: { precision: 'fp32' } }), opts),
+      2,
+    );
     expect(plan.memory.saved.per_layer).toBe(w.none * T);
   });
 
@@ -167,7 +233,11 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
 
 describe('memory: properties', () => {
   const big = (u: number, r: number) =>
-    makeConfig({ model: { preset: 'llama-3-8b', architecture: undefined }, training: { seq_len: 131072 }, cluster: { nodes: 1, gpus_per_node: u * r } });
+    makeConfig({
+      model: { preset: 'llama-3-8b', architecture: undefined },
+      training: { seq_len: 131072 },
+      cluster: { nodes: 1, gpus_per_node: u * r },
+    });
 
   it('activations fall as ulysses x ring grows', () => {
     const shapes = [
@@ -181,16 +251,27 @@ describe('memory: properties', () => {
       [16, 4],
     ];
     for (const ckpt of ['none', 'selective', 'full'] as const) {
-      const acts = shapes.map(([u, r]) => planLayout(big(u, r), layout({ ulysses: u, ring: r, checkpointing: ckpt })).memory.breakdown.activations);
+      const acts = shapes.map(
+        ([u, r]) =>
+          planLayout(big(u, r), layout({ ulysses: u, ring: r, checkpointing: ckpt })).memory
+            .breakdown.activations,
+      );
       for (let i = 1; i < acts.length; i++) {
-        if (shapes[i][0] * shapes[i][1] > shapes[i - 1][0] * shapes[i - 1][1]) expect(acts[i]).toBeLessThan(acts[i - 1]);
+        if (shapes[i][0] * shapes[i][1] > shapes[i - 1][0] * shapes[i - 1][1])
+          expect(acts[i]).toBeLessThan(acts[i - 1]);
       }
     }
   });
 
   it('ZeRO-3 weights and optimizer states fall as 1/N', () => {
     const states = [1, 2, 4, 8, 16, 32].map((n) => {
-      const b = planLayout(makeConfig({ model: { preset: 'llama-3-8b', architecture: undefined }, cluster: { nodes: 1, gpus_per_node: n } }), layout({ ulysses: 1, ring: 1, dp: n, zero: 3 })).memory.breakdown;
+      const b = planLayout(
+        makeConfig({
+          model: { preset: 'llama-3-8b', architecture: undefined },
+          cluster: { nodes: 1, gpus_per_node: n },
+        }),
+        layout({ ulysses: 1, ring: 1, dp: n, zero: 3 }),
+      ).memory.breakdown;
       return { n, bytes: b.weights + b.optimizer };
     });
     // 2 + 12 bytes per parameter, divided over the N ranks (every unit divides by 32, so exactly)
@@ -201,7 +282,11 @@ describe('memory: properties', () => {
     const ctx = planContext(big(4, 2));
     let prev = 0;
     for (let s = 8 * 1024; s <= 2 ** 21; s *= 2) {
-      const peak = memoryEstimate(ctx, layout({ ulysses: 4, ring: 2, zero: 3, checkpointing: 'full' }), s).peak;
+      const peak = memoryEstimate(
+        ctx,
+        layout({ ulysses: 4, ring: 2, zero: 3, checkpointing: 'full' }),
+        s,
+      ).peak;
       expect(peak).toBeGreaterThan(prev);
       prev = peak;
     }

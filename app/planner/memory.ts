@@ -27,7 +27,11 @@ export interface ActivationWidths {
  * one whole (replicated) KV head for its ulysses-times-longer sequence.
  */
 export function activationWidths(ctx: PlanContext, ulysses: number): ActivationWidths {
-  return { none: savedWidth(ctx, ulysses, 'none'), selective: savedWidth(ctx, ulysses, 'selective'), full: savedWidth(ctx, ulysses, 'full') };
+  return {
+    none: savedWidth(ctx, ulysses, 'none'),
+    selective: savedWidth(ctx, ulysses, 'selective'),
+    full: savedWidth(ctx, ulysses, 'full'),
+  };
 }
 
 /**
@@ -45,7 +49,11 @@ export function normSavedWidth(ctx: PlanContext): number {
  * RMSNorm normalises in fp32, ring/local attention saves its fp32 output accumulator, selective
  * checkpointing recomputes the whole SwiGLU MLP. docs/planner.md §3.1 lists every saved tensor.
  */
-export function savedWidth(ctx: PlanContext, ulysses: number, policy: LayoutChoice['checkpointing']): number {
+export function savedWidth(
+  ctx: PlanContext,
+  ulysses: number,
+  policy: LayoutChoice['checkpointing'],
+): number {
   const { hidden: h, qDim, ffn: f, heads, kvHeads, headDim } = ctx.shape;
   const e = ctx.bytes.act;
   const kv = Math.max(kvHeads, ulysses) * headDim;
@@ -54,7 +62,8 @@ export function savedWidth(ctx: PlanContext, ulysses: number, policy: LayoutChoi
   // and gate/up projections): 2h. q, k, v after RoPE and the all-to-all: qDim + 2kv. Attention
   // output as the fp32 accumulator (4 qDim) with its fp32 log-sum-exp (4 heads), and the
   // o-projection input (qDim).
-  const attention = 2 * normSavedWidth(ctx) + e * (2 * h + 2 * qDim + 2 * kv) + 4 * qDim + 4 * heads;
+  const attention =
+    2 * normSavedWidth(ctx) + e * (2 * h + 2 * qDim + 2 * kv) + 4 * qDim + 4 * heads;
   // selective: the MLP is checkpointed, so only its input (norm 2 output, counted above) is kept.
   if (policy === 'selective') return attention;
   // none: plus gate output, silu(gate), up output and their product (input of down): 4f.
@@ -102,7 +111,11 @@ export function modelStates(ctx: PlanContext, l: LayoutChoice): ModelStates {
     const shard = (pe + L * pb + ph) / world;
     // The gradients: the fp32 shard accumulator, plus while one unit reduces, its unsharded
     // gradients (compute dtype) and the fp32 flat buffer they are reduce-scattered from.
-    const unitGrad = Math.max(B.grad * u.embed + 4 * pe, B.grad * u.block + 4 * pb, B.grad * u.head + 4 * ph);
+    const unitGrad = Math.max(
+      B.grad * u.embed + 4 * pe,
+      B.grad * u.block + 4 * pb,
+      B.grad * u.head + 4 * ph,
+    );
     // Gathered full units: one at a time (no prefetch); the tied head also gathers the embedding.
     const gathered = B.weight * Math.max(pe, pb, ctx.shape.tied ? ph + pe : ph);
     return {
@@ -185,11 +198,21 @@ export function lossBytes(ctx: PlanContext, l: LayoutChoice, T: number): number 
   const logsumexp = 8 * n * V + 8 * n;
   const dW = 4 * n * V + (bf16 ? e * n * V + (e + 4) * V * h : 4 * V * h);
   const headPad = zero3 ? padTo(m.finalNormParams + m.headParams, l.ulysses * l.ring * l.dp) : 0;
-  const gatheredHead = zero3 ? ctx.bytes.weight * (headPad + (m.tied ? padTo(m.embeddingParams, l.ulysses * l.ring * l.dp) : 0)) : 0;
+  const gatheredHead = zero3
+    ? ctx.bytes.weight *
+      (headPad + (m.tied ? padTo(m.embeddingParams, l.ulysses * l.ring * l.dp) : 0))
+    : 0;
   const fwd = norm + (bf16 ? e * h * T : 0) + kept + Math.max(logsumexp, dW) + gatheredHead;
   // Backward: the kept gradients scaled by the incoming one (new dL/dh, and dL/dW in fp32 then in
   // the weight dtype); under ZeRO-3 the head's fp32 reduce-scatter buffer too.
-  const bwd = norm + kept + e * h * T + 4 * V * h + (bf16 ? e * V * h : 0) + keptInput + (zero3 ? 4 * headPad : 0);
+  const bwd =
+    norm +
+    kept +
+    e * h * T +
+    4 * V * h +
+    (bf16 ? e * V * h : 0) +
+    keptInput +
+    (zero3 ? 4 * headPad : 0);
   return Math.max(fwd, bwd);
 }
 
@@ -230,7 +253,8 @@ export function memoryEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: number
   // again next to everything kept: full, the whole block (its norm weight copies included) except
   // what is the kept input itself (the first norm's fp32 input, in fp32 runs); selective, the MLP.
   let remat = 0;
-  if (l.checkpointing === 'full') remat = none * T + (bf16 ? 2 * 4 * h : 0) - (bf16 ? 0 : e * h * T);
+  if (l.checkpointing === 'full')
+    remat = none * T + (bf16 ? 2 * 4 * h : 0) - (bf16 ? 0 : e * h * T);
   if (l.checkpointing === 'selective') remat = (none - policy) * T;
 
   // --- workspace: transients inside one layer's backward (§3.5) ------------------------------

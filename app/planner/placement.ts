@@ -28,7 +28,12 @@ export interface Placement {
   world: { nodes: number; spansNodes: boolean };
 }
 
-export function placement(ulysses: number, ring: number, dp: number, gpusPerNode: number): Placement {
+export function placement(
+  ulysses: number,
+  ring: number,
+  dp: number,
+  gpusPerNode: number,
+): Placement {
   const G = gpusPerNode;
   const world = ulysses * ring * dp;
 
@@ -41,7 +46,7 @@ export function placement(ulysses: number, ring: number, dp: number, gpusPerNode
   let maxInter = 0;
   const period = Math.min(world, (ulysses / gcd(ulysses, G)) * G);
   for (let g = 0; g < period; g += ulysses) {
-    for (let x = g; x < g + ulysses; ) {
+    for (let x = g; x < g + ulysses;) {
       const nodeEnd = (Math.floor(x / G) + 1) * G;
       const c = Math.min(nodeEnd, g + ulysses) - x;
       sumIntra += c * (c - 1);

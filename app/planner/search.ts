@@ -32,7 +32,8 @@ export function divisors(n: number): number[] {
 /** The non-SP choices the config leaves open, invalid combinations of open fields dropped. */
 function optionSpace(p: RunConfig['parallel']): Options[] {
   const zeros = p.zero === 'auto' ? ([0, 1, 2, 3] as const) : [p.zero];
-  const ckpts = p.checkpointing === 'auto' ? (['none', 'selective', 'full'] as const) : [p.checkpointing];
+  const ckpts =
+    p.checkpointing === 'auto' ? (['none', 'selective', 'full'] as const) : [p.checkpointing];
   const bools = (v: boolean | 'auto') => (v === 'auto' ? [false, true] : [v]);
   const all: Options[] = [];
   for (const zero of zeros)
@@ -44,7 +45,10 @@ function optionSpace(p: RunConfig['parallel']): Options[] {
             all.push({ zero, checkpointing, offload });
           }
   const valid = all.filter(
-    (o) => !(o.offload.params && o.zero !== 3) && !(o.offload.optimizer && o.zero === 0) && !(o.offload.activations && o.checkpointing === 'none'),
+    (o) =>
+      !(o.offload.params && o.zero !== 3) &&
+      !(o.offload.optimizer && o.zero === 0) &&
+      !(o.offload.activations && o.checkpointing === 'none'),
   );
   // If the fixed fields make every combination invalid, keep them so the user sees why.
   return valid.length ? valid : all;
@@ -77,13 +81,16 @@ class Ranker {
     private readonly tolerance: number,
   ) {
     let fastest = Infinity;
-    for (const ev of evs) if (ev.feasible && secondsPerToken(ev) < fastest) fastest = secondsPerToken(ev);
+    for (const ev of evs)
+      if (ev.feasible && secondsPerToken(ev) < fastest) fastest = secondsPerToken(ev);
     this.fastest = fastest;
   }
 
   private band(ev: Evaluation): number {
     // Bands are anchored at the fastest layout, so the order is a total order (unlike pairwise tolerance).
-    return this.tolerance > 0 ? Math.floor((secondsPerToken(ev) / this.fastest - 1) / this.tolerance + 1e-9) : 0;
+    return this.tolerance > 0
+      ? Math.floor((secondsPerToken(ev) / this.fastest - 1) / this.tolerance + 1e-9)
+      : 0;
   }
 
   readonly compare = (a: Evaluation, b: Evaluation): number => {
@@ -135,7 +142,10 @@ class BestPicker {
   /** Whether a candidate with this peak is certain to lose to what was offered already. */
   outranks(peak: number, capacity: number): boolean {
     if (peak <= capacity) return false;
-    return this.near.length > 0 || (this.fallback !== null && tier(this.fallback) === 1 && this.fallback.mem.peak <= peak);
+    return (
+      this.near.length > 0 ||
+      (this.fallback !== null && tier(this.fallback) === 1 && this.fallback.mem.peak <= peak)
+    );
   }
 
   result(): Evaluation | null {
@@ -143,7 +153,12 @@ class BestPicker {
     let best = this.near[0];
     for (const ev of this.near) {
       const d = ev.mem.peak - best.mem.peak;
-      if (this.tolerance > 0 ? d < 0 || (d === 0 && secondsPerToken(ev) < secondsPerToken(best)) : d < 0) best = ev;
+      if (
+        this.tolerance > 0
+          ? d < 0 || (d === 0 && secondsPerToken(ev) < secondsPerToken(best))
+          : d < 0
+      )
+        best = ev;
     }
     return best;
   }
@@ -187,15 +202,30 @@ export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome
       for (const o of options) {
         const ck = CKPT_INDEX[o.checkpointing];
         for (let ci = 0; ci < chunkList.length; ci++) {
-          const l: LayoutChoice = { ulysses: u, ring: r, dp, zero: o.zero, checkpointing: o.checkpointing, offload: o.offload, chunks: chunkList[ci] };
+          const l: LayoutChoice = {
+            ulysses: u,
+            ring: r,
+            dp,
+            zero: o.zero,
+            checkpointing: o.checkpointing,
+            offload: o.offload,
+            chunks: chunkList[ci],
+          };
           const shape = (rulesByChunk[ci] ??= shapeRules(ctx, l, s));
           const bad = optionReasons(l);
-          const rules = bad ? { reasons: [...shape.reasons, ...bad], notes: shape.notes, shapeImpossible: shape.shapeImpossible } : shape;
+          const rules = bad
+            ? {
+                reasons: [...shape.reasons, ...bad],
+                notes: shape.notes,
+                shapeImpossible: shape.shapeImpossible,
+              }
+            : shape;
           candidates++;
           // Memory first: a layout over capacity can't beat a feasible one, nor an infeasible one
           // that needs less, so its time is only worth computing when every candidate is returned.
           const mem = memoryEstimate(ctx, l, s);
-          if (!opts.all && !rules.shapeImpossible && picker.outranks(mem.peak, ctx.capacityBytes)) continue;
+          if (!opts.all && !rules.shapeImpossible && picker.outranks(mem.peak, ctx.capacityBytes))
+            continue;
           const compute = (computeByCkpt[ck] ??= computeEstimate(ctx, l, s));
           const ti = (ck * chunkList.length + ci) * 4 + o.zero;
           const traffic = (trafficBy[ti] ??= commTraffic(ctx, l, s, pl, compute));
@@ -220,12 +250,24 @@ export function search(config: RunConfig, opts: PlanOptions = {}): SearchOutcome
 export function planConfig(config: RunConfig, opts: PlanOptions = {}): PlanResult {
   const { ctx, evaluations, candidates } = search(config, opts);
   const layouts: LayoutPlan[] = evaluations.map((ev) =>
-    toLayoutPlan(ctx, ev, opts.maxSeq && !ev.rules.shapeImpossible ? maxSeqLen(ctx, ev.choice) : null),
+    toLayoutPlan(
+      ctx,
+      ev,
+      opts.maxSeq && !ev.rules.shapeImpossible ? maxSeqLen(ctx, ev.choice) : null,
+    ),
   );
   const m = ctx.shape;
   const embedding = m.embeddingParams + m.headParams;
   return {
-    model: { name: modelName(config), params: m.params, params_embedding: embedding, params_non_embedding: m.params - embedding, layers: m.layers, hidden: m.hidden, vocab: m.vocab },
+    model: {
+      name: modelName(config),
+      params: m.params,
+      params_embedding: embedding,
+      params_non_embedding: m.params - embedding,
+      layers: m.layers,
+      hidden: m.hidden,
+      vocab: m.vocab,
+    },
     cluster: {
       gpu: ctx.gpu.id,
       gpu_label: ctx.gpu.label,
@@ -247,9 +289,18 @@ function modelName(config: RunConfig): string {
 }
 
 /** Evaluate one given layout (the UI's "what if"), at the config's seq_len or another. */
-export function planLayout(config: RunConfig, layout: LayoutChoice, seqLen?: number, opts: PlanOptions = {}): LayoutPlan {
+export function planLayout(
+  config: RunConfig,
+  layout: LayoutChoice,
+  seqLen?: number,
+  opts: PlanOptions = {},
+): LayoutPlan {
   const ctx = planContext(config, { ...opts, seqLen: seqLen ?? opts.seqLen });
   const rules = checkRules(ctx, layout, ctx.seqLen);
   const ev = evaluate(ctx, layout, ctx.seqLen, { rules });
-  return toLayoutPlan(ctx, ev, opts.maxSeq && !rules.shapeImpossible ? maxSeqLen(ctx, layout) : null);
+  return toLayoutPlan(
+    ctx,
+    ev,
+    opts.maxSeq && !rules.shapeImpossible ? maxSeqLen(ctx, layout) : null,
+  );
 }

@@ -38,6 +38,8 @@ describe('parameter counts', () => {
   });
 
   it('refuses a hidden size that heads do not divide without head_dim', () => {
-    expect(() => modelShape(Architecture.parse({ ...TINY_ARCH, heads: 7, kv_heads: 7 }))).toThrow(/head_dim/);
+    expect(() => modelShape(Architecture.parse({ ...TINY_ARCH, heads: 7, kv_heads: 7 }))).toThrow(
+      /head_dim/,
+    );
   });
 });

@@ -30,7 +30,8 @@ export interface ModelShape {
 export function modelShape(arch: Architecture): ModelShape {
   const { layers, hidden: h, heads, kv_heads: kvHeads, ffn, vocab } = arch;
   const headDim = arch.head_dim ?? h / heads;
-  if (!Number.isInteger(headDim)) throw new Error(`hidden ${h} is not divisible by heads ${heads}; give head_dim`);
+  if (!Number.isInteger(headDim))
+    throw new Error(`hidden ${h} is not divisible by heads ${heads}; give head_dim`);
   const qDim = heads * headDim;
   const kvDim = kvHeads * headDim;
   // q, k, v, o projections and the SwiGLU gate, up and down projections.

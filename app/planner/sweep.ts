@@ -17,10 +17,16 @@ export interface SeqPoint {
   mfu: number;
 }
 
-export function sweepSeqLen(config: RunConfig, layout: LayoutChoice, seqLens: number[], opts: PlanOptions = {}): SeqPoint[] {
+export function sweepSeqLen(
+  config: RunConfig,
+  layout: LayoutChoice,
+  seqLens: number[],
+  opts: PlanOptions = {},
+): SeqPoint[] {
   const ctx = planContext(config, opts);
   return seqLens.map((s) => {
-    if (!Number.isInteger(s) || s < 1) throw new Error(`sequence lengths must be positive integers, got ${s}`);
+    if (!Number.isInteger(s) || s < 1)
+      throw new Error(`sequence lengths must be positive integers, got ${s}`);
     const plan: LayoutPlan = toLayoutPlan(ctx, evaluate(ctx, layout, s));
     return {
       seq_len: s,

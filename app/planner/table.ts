@@ -4,12 +4,20 @@ import type { LayoutPlan, PlanResult } from './types';
 import { formatBytes, formatCount, formatSeconds, formatTokens } from './units';
 
 function offloadLabel(l: LayoutPlan): string {
-  const parts = [l.offload.optimizer && 'opt', l.offload.params && 'params', l.offload.activations && 'act'].filter(Boolean);
+  const parts = [
+    l.offload.optimizer && 'opt',
+    l.offload.params && 'params',
+    l.offload.activations && 'act',
+  ].filter(Boolean);
   return parts.length ? parts.join('+') : '-';
 }
 
 const formatParams = (n: number) =>
-  n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(1)}k`;
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}M`
+      : `${(n / 1e3).toFixed(1)}k`;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -39,7 +47,22 @@ export function formatPlanTable(plan: PlanResult): string {
   out.push('');
 
   const showMax = plan.layouts.some((l) => l.max_seq_len !== null);
-  const header = ['#', 'ulysses', 'ring', 'dp', 'zero', 'ckpt', 'offload', 'chunks', 'peak/GPU', 'step', 'comm', 'tokens/s', 'MFU', 'MFU(legacy)'];
+  const header = [
+    '#',
+    'ulysses',
+    'ring',
+    'dp',
+    'zero',
+    'ckpt',
+    'offload',
+    'chunks',
+    'peak/GPU',
+    'step',
+    'comm',
+    'tokens/s',
+    'MFU',
+    'MFU(legacy)',
+  ];
   if (showMax) header.push('max seq');
   const right = new Set([0, 1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13, 14]);
   const row = (l: LayoutPlan, i: number) => {
@@ -59,7 +82,10 @@ export function formatPlanTable(plan: PlanResult): string {
       pct(l.mfu),
       pct(l.mfu_legacy),
     ];
-    if (showMax) r.push(l.max_seq_len === null ? '—' : l.max_seq_len === 0 ? 'none' : approxTokens(l.max_seq_len));
+    if (showMax)
+      r.push(
+        l.max_seq_len === null ? '—' : l.max_seq_len === 0 ? 'none' : approxTokens(l.max_seq_len),
+      );
     return r;
   };
 
@@ -82,7 +108,9 @@ export function formatPlanTable(plan: PlanResult): string {
     out.push('');
     out.push(`Cannot run (${blocked.length}):`);
     for (const [l, i] of blocked) {
-      out.push(`  ${i + 1}. ulysses ${l.ulysses} × ring ${l.ring} × dp ${l.dp}, zero ${l.zero}, ${l.checkpointing}, offload ${offloadLabel(l)}, chunks ${l.chunks}`);
+      out.push(
+        `  ${i + 1}. ulysses ${l.ulysses} × ring ${l.ring} × dp ${l.dp}, zero ${l.zero}, ${l.checkpointing}, offload ${offloadLabel(l)}, chunks ${l.chunks}`,
+      );
       for (const r of l.reasons) out.push(`     - ${r}`);
     }
   }

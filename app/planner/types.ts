@@ -16,7 +16,13 @@ export const MEMORY_TERMS = [
 ] as const;
 export type MemoryTerm = (typeof MEMORY_TERMS)[number];
 
-export const COMM_KINDS = ['ulysses_a2a', 'ring_p2p', 'zero_allgather', 'zero_reduce_scatter', 'dp_allreduce'] as const;
+export const COMM_KINDS = [
+  'ulysses_a2a',
+  'ring_p2p',
+  'zero_allgather',
+  'zero_reduce_scatter',
+  'dp_allreduce',
+] as const;
 export type CommKind = (typeof COMM_KINDS)[number];
 
 export interface LayoutChoice {
@@ -58,7 +64,17 @@ export interface LayoutPlan extends LayoutChoice {
     time_s: number;
     overlapped_s: number;
     /** Per GPU per step. time_s is the kind's exposed time (the kinds sum to comm.time_s). */
-    by_kind: Record<CommKind, { bytes: number; time_s: number; intra_bytes: number; inter_bytes: number; overlapped_s: number; calls: number }>;
+    by_kind: Record<
+      CommKind,
+      {
+        bytes: number;
+        time_s: number;
+        intra_bytes: number;
+        inter_bytes: number;
+        overlapped_s: number;
+        calls: number;
+      }
+    >;
   };
   /** Flops are per GPU per optimizer step; time_s is the pure compute time of the step. */
   compute: { flops_per_step: number; hardware_flops_per_step: number; time_s: number };
@@ -89,7 +105,14 @@ export interface PlanResult {
     hidden: number;
     vocab: number;
   };
-  cluster: { gpu: string; gpu_label: string; nodes: number; gpus_per_node: number; world: number; capacity_bytes: number };
+  cluster: {
+    gpu: string;
+    gpu_label: string;
+    nodes: number;
+    gpus_per_node: number;
+    world: number;
+    capacity_bytes: number;
+  };
   seq_len: number;
   layouts: LayoutPlan[];
   /** Index into layouts of the best feasible layout, or null when none fits. */

@@ -20,5 +20,8 @@ export const hostRequests = defineRequests({
 
 export const hostStreams = defineStreams({
   /** Beats every few seconds so the UI can tell a live host from a stalled one. */
-  'host.heartbeat': { params: z.object({ intervalMs: z.number().int().min(100).max(60000).default(5000) }), event: z.object({ t: z.number() }) },
+  'host.heartbeat': {
+    params: z.object({ intervalMs: z.number().int().min(100).max(60000).default(5000) }),
+    event: z.object({ t: z.number() }),
+  },
 });

@@ -3,7 +3,11 @@ import { z } from 'zod';
 import { defineRequests, defineStreams } from './define';
 
 export const NodeSpec = z.object({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(22),
   user: z.string().min(1).optional(),
@@ -30,7 +34,14 @@ export const ProbeResult = z.object({
   hostname: z.string().nullable(),
   cpus: z.number().nullable(),
   memBytes: z.number().nullable(),
-  gpus: z.array(z.object({ name: z.string(), memBytes: z.number(), driver: z.string().nullable(), cuda: z.string().nullable() })),
+  gpus: z.array(
+    z.object({
+      name: z.string(),
+      memBytes: z.number(),
+      driver: z.string().nullable(),
+      cuda: z.string().nullable(),
+    }),
+  ),
   python: z.string().nullable(),
   torch: z.string().nullable(),
   cuda: z.string().nullable(),
@@ -38,7 +49,15 @@ export const ProbeResult = z.object({
   diskFreeBytes: z.number().nullable(),
   interfaces: z.array(z.object({ name: z.string(), addresses: z.array(z.string()) })),
   /** Rendezvous reachability from this node to the others (cluster probes). */
-  reach: z.array(z.object({ to: z.string(), address: z.string(), port: z.number(), ok: z.boolean(), error: z.string().optional() })),
+  reach: z.array(
+    z.object({
+      to: z.string(),
+      address: z.string(),
+      port: z.number(),
+      ok: z.boolean(),
+      error: z.string().optional(),
+    }),
+  ),
 });
 export type ProbeResult = z.infer<typeof ProbeResult>;
 
@@ -67,13 +86,29 @@ export type ProgressEvent = z.infer<typeof ProgressEvent>;
 export const nodesRequests = defineRequests({
   'nodes.list': { params: z.object({}), result: z.array(NodeEntry) },
   /** Test the connection (host key checks and prompts included), then save. */
-  'nodes.add': { params: z.object({ node: NodeSpec, test: z.boolean().default(true) }), result: NodeEntry },
+  'nodes.add': {
+    params: z.object({ node: NodeSpec, test: z.boolean().default(true) }),
+    result: NodeEntry,
+  },
   'nodes.update': { params: z.object({ name: z.string(), node: NodeSpec }), result: NodeEntry },
   'nodes.remove': { params: z.object({ name: z.string() }), result: z.object({ ok: z.boolean() }) },
   /** Hosts in ~/.ssh/config (or the given file) that could be imported. */
-  'nodes.sshConfigHosts': { params: z.object({ file: z.string().optional() }), result: z.array(SshConfigHost) },
-  'nodes.import': { params: z.object({ aliases: z.array(z.string()).min(1), file: z.string().optional(), cluster: z.string().optional() }), result: z.array(NodeEntry) },
-  'nodes.test': { params: z.object({ node: NodeSpec }), result: z.object({ ok: z.boolean(), message: z.string() }) },
+  'nodes.sshConfigHosts': {
+    params: z.object({ file: z.string().optional() }),
+    result: z.array(SshConfigHost),
+  },
+  'nodes.import': {
+    params: z.object({
+      aliases: z.array(z.string()).min(1),
+      file: z.string().optional(),
+      cluster: z.string().optional(),
+    }),
+    result: z.array(NodeEntry),
+  },
+  'nodes.test': {
+    params: z.object({ node: NodeSpec }),
+    result: z.object({ ok: z.boolean(), message: z.string() }),
+  },
 });
 
 export const nodesStreams = defineStreams({

@@ -16,8 +16,19 @@ export const HostKeyInfo = z.object({
 export const Prompt = z.discriminatedUnion('kind', [
   z.object({ id: z.string(), kind: z.literal('hostkey-unknown'), key: HostKeyInfo }),
   /** A changed key is never accepted from a prompt: the UI shows it and can only dismiss. */
-  z.object({ id: z.string(), kind: z.literal('hostkey-changed'), key: HostKeyInfo, knownFingerprints: z.array(z.string()), knownHostsFile: z.string() }),
-  z.object({ id: z.string(), kind: z.literal('passphrase'), node: z.string(), keyFile: z.string() }),
+  z.object({
+    id: z.string(),
+    kind: z.literal('hostkey-changed'),
+    key: HostKeyInfo,
+    knownFingerprints: z.array(z.string()),
+    knownHostsFile: z.string(),
+  }),
+  z.object({
+    id: z.string(),
+    kind: z.literal('passphrase'),
+    node: z.string(),
+    keyFile: z.string(),
+  }),
   z.object({ id: z.string(), kind: z.literal('password'), node: z.string(), user: z.string() }),
   z.object({
     id: z.string(),

@@ -4,7 +4,15 @@ import { RunEvent } from '../metrics/events';
 import { defineRequests, defineStreams } from './define';
 import { ProgressEvent } from './nodes';
 
-export const RunStatus = z.enum(['starting', 'running', 'succeeded', 'failed', 'stopped', 'stopping', 'unknown']);
+export const RunStatus = z.enum([
+  'starting',
+  'running',
+  'succeeded',
+  'failed',
+  'stopped',
+  'stopping',
+  'unknown',
+]);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 export const RunSummary = z.object({
@@ -51,7 +59,11 @@ const LaunchParams = z.object({
   target: z.union([z.literal('local'), z.array(z.string()).min(1)]).optional(),
 });
 
-export const LogLine = z.object({ node: z.string(), rank: z.number().int().nullable(), line: z.string() });
+export const LogLine = z.object({
+  node: z.string(),
+  rank: z.number().int().nullable(),
+  line: z.string(),
+});
 
 export const runsRequests = defineRequests({
   'runs.list': { params: z.object({}), result: z.array(RunSummary) },

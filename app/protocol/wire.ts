@@ -4,9 +4,20 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 
-export const ErrorCode = z.enum(['bad_request', 'unknown_method', 'not_found', 'failed', 'unauthorized', 'cancelled']);
+export const ErrorCode = z.enum([
+  'bad_request',
+  'unknown_method',
+  'not_found',
+  'failed',
+  'unauthorized',
+  'cancelled',
+]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
-export const WireError = z.object({ code: ErrorCode, message: z.string(), field: z.string().optional() });
+export const WireError = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  field: z.string().optional(),
+});
 export type WireError = z.infer<typeof WireError>;
 
 const id = z.number().int().nonnegative();

@@ -40,16 +40,26 @@ describe('spindle CLI', () => {
 
   it('names the file, line, column and field of a config error', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'spindle-cli-')), 'bad.yaml');
-    fs.writeFileSync(file, 'version: 1\nname: x\nmodel: { preset: llama-3-8b }\ntraining:\n  seq_len: -4\ncluster: { gpu: h100-80g, gpus_per_node: 8 }\n');
+    fs.writeFileSync(
+      file,
+      'version: 1\nname: x\nmodel: { preset: llama-3-8b }\ntraining:\n  seq_len: -4\ncluster: { gpu: h100-80g, gpus_per_node: 8 }\n',
+    );
     expect(await main(['config', file])).toBe(1);
-    expect(stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:12: training\\.seq_len: `));
+    expect(stderr).toMatch(
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:12: training\\.seq_len: `),
+    );
   });
 
   it('prints normalized JSON that round-trips', async () => {
     const examples = path.resolve(__dirname, '../../../shared/examples/tiny-cpu.yaml');
     expect(await main(['config', examples, '--normalize'])).toBe(0);
     const json = JSON.parse(stdout);
-    expect(json.model.architecture).toMatchObject({ hidden: 64, heads: 8, kv_heads: 2, head_dim: 8 });
+    expect(json.model.architecture).toMatchObject({
+      hidden: 64,
+      heads: 8,
+      kv_heads: 2,
+      head_dim: 8,
+    });
     expect(json.parallel).toMatchObject({ ulysses: 2, ring: 2, ring_variant: 'zigzag' });
   });
 });

@@ -21,7 +21,17 @@ export function readConfigFile(file: string): RunConfig {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigFileError(file, [{ path: '', message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message, line: 0, column: 0, endLine: 0, endColumn: 0 }]);
+    throw new ConfigFileError(file, [
+      {
+        path: '',
+        message:
+          (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message,
+        line: 0,
+        column: 0,
+        endLine: 0,
+        endColumn: 0,
+      },
+    ]);
   }
   const r = parseConfigText(text);
   if (!r.ok) throw new ConfigFileError(file, r.issues);

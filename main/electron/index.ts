@@ -64,7 +64,10 @@ async function start() {
     height: 900,
     title: 'Spindle',
     show: false,
-    webPreferences: { ...WEB_PREFERENCES, preload: path.join(__dirname, '..', 'preload', 'index.js') },
+    webPreferences: {
+      ...WEB_PREFERENCES,
+      preload: path.join(__dirname, '..', 'preload', 'index.js'),
+    },
   });
   harden(win.webContents);
   win.once('ready-to-show', () => win.show());

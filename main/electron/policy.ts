@@ -18,7 +18,9 @@ export const WEB_PREFERENCES = {
 export function isSafeExternalUrl(url: string): boolean {
   try {
     const u = new URL(url);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && u.username === '' && u.password === '';
+    return (
+      (u.protocol === 'https:' || u.protocol === 'http:') && u.username === '' && u.password === ''
+    );
   } catch {
     return false;
   }

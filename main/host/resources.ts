@@ -7,7 +7,11 @@ export function findResourcesDir(start: string = __dirname): string {
   if (process.env.SPINDLE_RESOURCES_DIR) return path.resolve(process.env.SPINDLE_RESOURCES_DIR);
   let dir = start;
   for (;;) {
-    if (fs.existsSync(path.join(dir, 'resources', 'presets')) && fs.existsSync(path.join(dir, 'native'))) return dir;
+    if (
+      fs.existsSync(path.join(dir, 'resources', 'presets')) &&
+      fs.existsSync(path.join(dir, 'native'))
+    )
+      return dir;
     const up = path.dirname(dir);
     if (up === dir) break;
     dir = up;

@@ -6,7 +6,13 @@ import { Connection } from './router';
 import { createServices } from './services';
 
 function pair() {
-  const services = createServices({ version: '9.9.9', door: 'serve', dataDir: '/tmp/spindle-test', startedAt: 1, resourcesDir: process.cwd() });
+  const services = createServices({
+    version: '9.9.9',
+    door: 'serve',
+    dataDir: '/tmp/spindle-test',
+    startedAt: 1,
+    resourcesDir: process.cwd(),
+  });
   const sent: HostMessage[] = [];
   const conn: Connection = new Connection(services, 'serve', (m) => {
     sent.push(m);
@@ -28,13 +34,22 @@ describe('host router', () => {
     await conn.receive({ nonsense: true });
     await conn.receive({ t: 'req', id: 7, method: 'no.such', params: {} });
     expect(sent[0]).toMatchObject({ t: 'res', ok: false, error: { code: 'bad_request' } });
-    expect(sent[1]).toMatchObject({ t: 'res', id: 7, ok: false, error: { code: 'unknown_method' } });
+    expect(sent[1]).toMatchObject({
+      t: 'res',
+      id: 7,
+      ok: false,
+      error: { code: 'unknown_method' },
+    });
   });
 
   it('validates params and names the field', async () => {
     const { conn, sent } = pair();
     await conn.receive({ t: 'sub', id: 3, topic: 'host.heartbeat', params: { intervalMs: 5 } });
-    expect(sent[0]).toMatchObject({ t: 'end', id: 3, error: { code: 'bad_request', field: 'intervalMs' } });
+    expect(sent[0]).toMatchObject({
+      t: 'end',
+      id: 3,
+      error: { code: 'bad_request', field: 'intervalMs' },
+    });
   });
 
   it('streams until unsubscribed, and stops on close', async () => {

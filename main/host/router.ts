@@ -28,10 +28,16 @@ export interface CallContext {
 type Params<M extends RequestName> = z.output<(typeof requests)[M]['params']>;
 type SParams<S extends StreamName> = z.output<(typeof streams)[S]['params']>;
 
-export type RequestHandlers = { [M in RequestName]: (params: Params<M>, ctx: CallContext) => Promise<ResultOf<M>> | ResultOf<M> };
+export type RequestHandlers = {
+  [M in RequestName]: (params: Params<M>, ctx: CallContext) => Promise<ResultOf<M>> | ResultOf<M>;
+};
 /** A stream handler starts producing events and returns how to stop. */
 export type StreamHandlers = {
-  [S in StreamName]: (params: SParams<S>, emit: (e: EventOf<S>) => void, ctx: CallContext) => void | (() => void) | Promise<void | (() => void)>;
+  [S in StreamName]: (
+    params: SParams<S>,
+    emit: (e: EventOf<S>) => void,
+    ctx: CallContext,
+  ) => void | (() => void) | Promise<void | (() => void)>;
 };
 
 export interface Services {
@@ -40,8 +46,16 @@ export interface Services {
 }
 
 /** One area's handlers for its own part of the contract (app/protocol/<area>.ts). */
-export interface AreaServices<R extends Record<string, RequestDef>, S extends Record<string, StreamDef>> {
-  requests: { [M in keyof R]: (params: z.output<R[M]['params']>, ctx: CallContext) => Promise<z.output<R[M]['result']>> | z.output<R[M]['result']> };
+export interface AreaServices<
+  R extends Record<string, RequestDef>,
+  S extends Record<string, StreamDef>,
+> {
+  requests: {
+    [M in keyof R]: (
+      params: z.output<R[M]['params']>,
+      ctx: CallContext,
+    ) => Promise<z.output<R[M]['result']>> | z.output<R[M]['result']>;
+  };
   streams: {
     [K in keyof S]: (
       params: z.output<S[K]['params']>,
@@ -54,11 +68,16 @@ export interface AreaServices<R extends Record<string, RequestDef>, S extends Re
 }
 
 function toWireError(e: unknown): WireError {
-  if (e instanceof ProtocolError) return { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) };
+  if (e instanceof ProtocolError)
+    return { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) };
   if (e instanceof z.ZodError) {
     const first = e.issues[0];
     const field = first?.path.join('.');
-    return { code: 'bad_request', message: first ? `${field || 'params'}: ${first.message}` : 'invalid', ...(field ? { field } : {}) };
+    return {
+      code: 'bad_request',
+      message: first ? `${field || 'params'}: ${first.message}` : 'invalid',
+      ...(field ? { field } : {}),
+    };
   }
   return { code: 'failed', message: e instanceof Error ? e.message : String(e) };
 }
@@ -83,7 +102,12 @@ export class Connection {
     const parsed = ClientMessage.safeParse(raw);
     if (!parsed.success) {
       const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : 0;
-      this.post({ t: 'res', id, ok: false, error: { code: 'bad_request', message: 'malformed message' } });
+      this.post({
+        t: 'res',
+        id,
+        ok: false,
+        error: { code: 'bad_request', message: 'malformed message' },
+      });
       return;
     }
     const m = parsed.data;
@@ -94,7 +118,12 @@ export class Connection {
 
   private async request(id: number, method: string, rawParams: unknown) {
     if (!isRequestName(method)) {
-      this.post({ t: 'res', id, ok: false, error: { code: 'unknown_method', message: `unknown method ${method}` } });
+      this.post({
+        t: 'res',
+        id,
+        ok: false,
+        error: { code: 'unknown_method', message: `unknown method ${method}` },
+      });
       return;
     }
     const abort = new AbortController();
@@ -111,7 +140,11 @@ export class Connection {
 
   private async subscribe(id: number, topic: string, rawParams: unknown) {
     if (!isStreamName(topic)) {
-      this.post({ t: 'end', id, error: { code: 'unknown_method', message: `unknown stream ${topic}` } });
+      this.post({
+        t: 'end',
+        id,
+        error: { code: 'unknown_method', message: `unknown stream ${topic}` },
+      });
       return;
     }
     const abort = new AbortController();
@@ -119,10 +152,18 @@ export class Connection {
     this.streams.set(id, entry);
     try {
       const params = streams[topic].params.parse(rawParams ?? {});
-      const handler = this.services.streams[topic] as (p: unknown, emit: (e: unknown) => void, c: CallContext) => unknown;
-      const stop = await handler(params, (e) => {
-        if (!abort.signal.aborted) this.post({ t: 'ev', id, data: e });
-      }, { door: this.door, signal: abort.signal });
+      const handler = this.services.streams[topic] as (
+        p: unknown,
+        emit: (e: unknown) => void,
+        c: CallContext,
+      ) => unknown;
+      const stop = await handler(
+        params,
+        (e) => {
+          if (!abort.signal.aborted) this.post({ t: 'ev', id, data: e });
+        },
+        { door: this.door, signal: abort.signal },
+      );
       if (typeof stop === 'function') {
         if (abort.signal.aborted) stop();
         else entry.stop = stop as () => void;

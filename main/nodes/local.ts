@@ -25,7 +25,14 @@ export class LocalChannel implements NodeChannel {
       });
       child.stderr.on('data', (d: Buffer) => errs.push(d));
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errs).toString('utf8') }));
+      child.on('close', (code, signal) =>
+        resolve({
+          code,
+          signal,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(errs).toString('utf8'),
+        }),
+      );
       child.stdin.on('error', () => undefined);
       child.stdin.end(opts.stdin ?? '');
     });
@@ -62,7 +69,11 @@ export class LocalChannel implements NodeChannel {
     writeFileAtomicSync(file, data);
   }
 
-  async upload(localFile: string, remoteFile: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+  async upload(
+    localFile: string,
+    remoteFile: string,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<void> {
     fs.mkdirSync(path.dirname(remoteFile), { recursive: true });
     fs.copyFileSync(localFile, remoteFile);
     const size = fs.statSync(remoteFile).size;

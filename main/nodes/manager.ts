@@ -3,12 +3,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chooseMasterAddress } from '../../app/launch';
-import { NodeSpec, type NodeEntry, type ProbeResult, type ProgressEvent } from '../../app/protocol/nodes';
+import {
+  NodeSpec,
+  type NodeEntry,
+  type ProbeResult,
+  type ProgressEvent,
+} from '../../app/protocol/nodes';
 import type { HostContext } from '../host/context';
 import { buildBundle, type Bundle } from '../provision/bundle';
 import { connectChain, type NodeChannel, type SshConnection } from '../ssh/connection';
 import { promptBrokerFor, type PromptBroker } from '../ssh/prompt-broker';
-import { expandTilde, listSshAliases, readSshConfig, resolveSshHost, sshPaths } from '../ssh/ssh-config';
+import {
+  expandTilde,
+  listSshAliases,
+  readSshConfig,
+  resolveSshHost,
+  sshPaths,
+} from '../ssh/ssh-config';
 import { probeNode, unreachableProbe, type ProbeDetail } from './probe';
 import { reachTest } from './reach';
 import { LOCAL_NODE, LocalChannel } from './local';
@@ -56,7 +67,12 @@ export class NodeManager {
     const lit = parseJumpSpec(name);
     const safe = name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
     if (!lit.host) throw new Error(`unknown node ${name}`);
-    return NodeSpec.parse({ name: safe, host: lit.host, ...(lit.port ? { port: lit.port } : {}), ...(lit.user ? { user: lit.user } : {}) });
+    return NodeSpec.parse({
+      name: safe,
+      host: lit.host,
+      ...(lit.port ? { port: lit.port } : {}),
+      ...(lit.user ? { user: lit.user } : {}),
+    });
   }
 
   /** The address this computer dials for a node (after ssh config), for messages and master choice. */
@@ -66,11 +82,21 @@ export class NodeManager {
   }
 
   private key(spec: NodeSpec) {
-    return JSON.stringify([spec.name, spec.host, spec.port, spec.user, spec.identityFile, spec.proxyJump]);
+    return JSON.stringify([
+      spec.name,
+      spec.host,
+      spec.port,
+      spec.user,
+      spec.identityFile,
+      spec.proxyJump,
+    ]);
   }
 
   /** A live connection to a node, reused while it stays open. */
-  async connect(spec: NodeSpec, opts: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<SshConnection> {
+  async connect(
+    spec: NodeSpec,
+    opts: { signal?: AbortSignal; fresh?: boolean } = {},
+  ): Promise<SshConnection> {
     const key = this.key(spec);
     const cached = this.pool.get(key);
     if (cached && !opts.fresh) {
@@ -87,7 +113,11 @@ export class NodeManager {
       cached.conn.then((c) => c.close()).catch(() => undefined);
     }
     const hops = hopsForSpec(spec, this.resolveContext());
-    const conn = connectChain(hops, { knownHostsFile: sshPaths().knownHosts, asker: this.broker, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const conn = connectChain(hops, {
+      knownHostsFile: sshPaths().knownHosts,
+      asker: this.broker,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     const entry = { conn, lastUsed: Date.now() };
     this.pool.set(key, entry);
     conn.then(
@@ -97,7 +127,10 @@ export class NodeManager {
     return conn;
   }
 
-  async channel(name: string, opts: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<NodeChannel> {
+  async channel(
+    name: string,
+    opts: { signal?: AbortSignal; fresh?: boolean } = {},
+  ): Promise<NodeChannel> {
     return this.connect(this.spec(name), opts);
   }
 
@@ -121,7 +154,8 @@ export class NodeManager {
     try {
       const conn = await this.connect(spec, { fresh: true, ...(signal ? { signal } : {}) });
       const r = await conn.exec('echo "$(whoami)@$(hostname)"', { timeoutMs: 30_000 });
-      if (r.code !== 0) return { ok: false, message: `connected, but a command failed: ${r.stderr.trim()}` };
+      if (r.code !== 0)
+        return { ok: false, message: `connected, but a command failed: ${r.stderr.trim()}` };
       return { ok: true, message: `connected as ${r.stdout.trim()}` };
     } catch (e) {
       return { ok: false, message: (e as Error).message };
@@ -172,12 +206,20 @@ export class NodeManager {
   }
 
   /** Probe nodes (in parallel); a cluster probe adds rendezvous reachability and consistency checks. */
-  async probe(names: string[], cluster: boolean, emit: (e: ProbeStreamEvent) => void, signal?: AbortSignal): Promise<ProbeResult[]> {
+  async probe(
+    names: string[],
+    cluster: boolean,
+    emit: (e: ProbeStreamEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<ProbeResult[]> {
     let bundle: Bundle | null = null;
     try {
       bundle = this.bundle();
     } catch (e) {
-      emit({ type: 'progress', progress: { step: 'bundle', status: 'failed', detail: (e as Error).message } });
+      emit({
+        type: 'progress',
+        progress: { step: 'bundle', status: 'failed', detail: (e as Error).message },
+      });
     }
     const details: (ProbeDetail | null)[] = [];
     const results: ProbeResult[] = await Promise.all(
@@ -187,7 +229,16 @@ export class NodeManager {
         try {
           if (name === LOCAL_NODE) {
             // "This computer" as the local target uses it: its data dir's workdir, SPINDLE_PYTHON first.
-            const d = await probeNode(new LocalChannel(), { node: name, workdir: path.join(this.ctx.dataDir, 'local'), python: [process.env.SPINDLE_PYTHON || undefined], bundle: null, progress, ...(fs.existsSync(path.join(this.ctx.resourcesDir, 'native', 'spindle')) ? { runtimeDir: this.ctx.resourcesDir } : {}) });
+            const d = await probeNode(new LocalChannel(), {
+              node: name,
+              workdir: path.join(this.ctx.dataDir, 'local'),
+              python: [process.env.SPINDLE_PYTHON || undefined],
+              bundle: null,
+              progress,
+              ...(fs.existsSync(path.join(this.ctx.resourcesDir, 'native', 'spindle'))
+                ? { runtimeDir: this.ctx.resourcesDir }
+                : {}),
+            });
             details[i] = d;
             return d.result;
           }
@@ -195,7 +246,13 @@ export class NodeManager {
           progress({ step: 'connect', node: name, status: 'running' });
           const ch = await this.connect(spec, signal ? { signal } : {});
           progress({ step: 'connect', node: name, status: 'done' });
-          const d = await probeNode(ch, { node: name, workdir: spec.workdir ?? '~/.spindle', python: [spec.python], bundle, progress });
+          const d = await probeNode(ch, {
+            node: name,
+            workdir: spec.workdir ?? '~/.spindle',
+            python: [spec.python],
+            bundle,
+            progress,
+          });
           details[i] = d;
           return d.result;
         } catch (e) {
@@ -217,24 +274,43 @@ export class NodeManager {
     return results;
   }
 
-  private async clusterChecks(names: string[], details: (ProbeDetail | null)[], results: ProbeResult[]): Promise<string[]> {
+  private async clusterChecks(
+    names: string[],
+    details: (ProbeDetail | null)[],
+    results: ProbeResult[],
+  ): Promise<string[]> {
     const warnings: string[] = [];
-    const versions = (k: 'torch' | 'python' | 'cuda') => new Set(results.filter((r) => r[k]).map((r) => r[k]));
+    const versions = (k: 'torch' | 'python' | 'cuda') =>
+      new Set(results.filter((r) => r[k]).map((r) => r[k]));
     for (const k of ['torch', 'python', 'cuda'] as const) {
-      if (versions(k).size > 1) warnings.push(`${k} versions differ across nodes: ${results.map((r) => `${r.node} ${r[k] ?? '?'}`).join(', ')}`);
+      if (versions(k).size > 1)
+        warnings.push(
+          `${k} versions differ across nodes: ${results.map((r) => `${r.node} ${r[k] ?? '?'}`).join(', ')}`,
+        );
     }
     const gpuNames = new Set(results.map((r) => r.gpus.map((g) => g.name).join('+')));
-    if (gpuNames.size > 1) warnings.push(`GPUs differ across nodes: ${results.map((r) => `${r.node}: ${r.gpus.length ? r.gpus.map((g) => g.name).join(', ') : 'none'}`).join('; ')}`);
+    if (gpuNames.size > 1)
+      warnings.push(
+        `GPUs differ across nodes: ${results.map((r) => `${r.node}: ${r.gpus.length ? r.gpus.map((g) => g.name).join(', ') : 'none'}`).join('; ')}`,
+      );
     if (names.includes(LOCAL_NODE)) {
       warnings.push('this computer runs single-node only; reachability not tested');
       return warnings;
     }
     if (details.some((d) => !d || !d.python.python)) {
-      warnings.push('rendezvous reachability not tested: some nodes are unreachable or have no Python with PyTorch');
+      warnings.push(
+        'rendezvous reachability not tested: some nodes are unreachable or have no Python with PyTorch',
+      );
       return warnings;
     }
     const ds = details as ProbeDetail[];
-    const choice = chooseMasterAddress(ds.map((d, i) => ({ name: names[i], sshHost: this.sshHost(this.spec(names[i])), addresses: d.facts.addresses })));
+    const choice = chooseMasterAddress(
+      ds.map((d, i) => ({
+        name: names[i],
+        sshHost: this.sshHost(this.spec(names[i])),
+        addresses: d.facts.addresses,
+      })),
+    );
     if (!choice.ok) {
       warnings.push(choice.reason);
       for (const r of results.slice(1)) {
@@ -245,15 +321,31 @@ export class NodeManager {
       return warnings;
     }
     warnings.push(...choice.warnings);
-    const peers = await Promise.all(names.map(async (n, i) => ({ name: n, ch: await this.channel(n), python: ds[i].python.python! })));
+    const peers = await Promise.all(
+      names.map(async (n, i) => ({
+        name: n,
+        ch: await this.channel(n),
+        python: ds[i].python.python!,
+      })),
+    );
     try {
       const outcome = await reachTest(peers[0], peers.slice(1), choice.address);
       for (const r of outcome.results) {
         const res = results.find((x) => x.node === r.from)!;
-        res.reach = [{ to: names[0], address: choice.address, port: outcome.port, ok: r.ok, ...(r.error ? { error: r.error } : {}) }];
+        res.reach = [
+          {
+            to: names[0],
+            address: choice.address,
+            port: outcome.port,
+            ok: r.ok,
+            ...(r.error ? { error: r.error } : {}),
+          },
+        ];
         if (!r.ok) {
           res.verdict = 'not_ready';
-          res.reasons.unshift(`cannot reach ${names[0]}'s rendezvous at ${choice.address}:${outcome.port}: ${r.error}`);
+          res.reasons.unshift(
+            `cannot reach ${names[0]}'s rendezvous at ${choice.address}:${outcome.port}: ${r.error}`,
+          );
         }
       }
     } catch (e) {

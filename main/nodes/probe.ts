@@ -46,25 +46,49 @@ export interface ProbeOptions {
 
 export async function probeNode(ch: NodeChannel, opts: ProbeOptions): Promise<ProbeDetail> {
   const { node } = opts;
-  const progress = (step: string, status: ProgressEvent['status'], detail?: string, fraction?: number) =>
-    opts.progress?.({ step, node, status, ...(detail ? { detail } : {}), ...(fraction !== undefined ? { fraction } : {}) });
+  const progress = (
+    step: string,
+    status: ProgressEvent['status'],
+    detail?: string,
+    fraction?: number,
+  ) =>
+    opts.progress?.({
+      step,
+      node,
+      status,
+      ...(detail ? { detail } : {}),
+      ...(fraction !== undefined ? { fraction } : {}),
+    });
   const reasons: { level: 0 | 1 | 2; text: string }[] = [];
   progress('probe', 'running', 'system');
   const sys = await ch.exec('sh -s', { stdin: probeScript(opts.workdir), timeoutMs: 60_000 });
   const facts = parseProbe(sys.stdout);
   progress('probe', 'running', 'python');
-  const py = parsePythonFinder((await ch.exec('sh -s', { stdin: pythonFinderScript(pythonCandidates(opts.python)), timeoutMs: 120_000 })).stdout);
+  const py = parsePythonFinder(
+    (
+      await ch.exec('sh -s', {
+        stdin: pythonFinderScript(pythonCandidates(opts.python)),
+        timeoutMs: 120_000,
+      })
+    ).stdout,
+  );
   let check: RuntimeCheck | null = null;
   let runtimeDir: string | null = opts.runtimeDir ?? null;
   if (!py.python) {
     reasons.push({ level: 2, text: noTorchAdvice(node, py) });
   } else {
     const asked = opts.python.find(Boolean);
-    if (asked && py.python !== asked) reasons.push({ level: 1, text: `${asked} has no PyTorch here; ${py.python} (torch ${py.torch}) will be used` });
+    if (asked && py.python !== asked)
+      reasons.push({
+        level: 1,
+        text: `${asked} has no PyTorch here; ${py.python} (torch ${py.torch}) will be used`,
+      });
     if (!runtimeDir && opts.bundle && facts.workdir) {
       progress('upload', 'running', `runtime ${opts.bundle.hash}`);
       try {
-        const rt = await ensureRuntime(ch, opts.bundle, facts.workdir, (f) => progress('upload', 'running', undefined, f));
+        const rt = await ensureRuntime(ch, opts.bundle, facts.workdir, (f) =>
+          progress('upload', 'running', undefined, f),
+        );
         runtimeDir = rt.dir;
         progress('upload', 'done', rt.uploaded ? 'uploaded' : 'already there');
       } catch (e) {
@@ -74,26 +98,47 @@ export async function probeNode(ch: NodeChannel, opts: ProbeOptions): Promise<Pr
     }
     progress('probe', 'running', 'runtime check');
     if (runtimeDir) {
-      const r = await ch.exec('sh -s', { stdin: `PYTHONPATH=${shq(posixJoin(runtimeDir, 'native'))} exec ${shq(py.python)} -m spindle check\n`, timeoutMs: 180_000 });
+      const r = await ch.exec('sh -s', {
+        stdin: `PYTHONPATH=${shq(posixJoin(runtimeDir, 'native'))} exec ${shq(py.python)} -m spindle check\n`,
+        timeoutMs: 180_000,
+      });
       check = parseRuntimeCheck(r.stdout);
       if (!check || r.code !== 0) {
         const why = (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.code}`;
-        reasons.push({ level: check ? 1 : 2, text: `spindle check ${check ? 'reported a problem' : 'failed'}: ${why}` });
+        reasons.push({
+          level: check ? 1 : 2,
+          text: `spindle check ${check ? 'reported a problem' : 'failed'}: ${why}`,
+        });
       }
     }
     if (!check) {
-      const r = await ch.exec('sh -s', { stdin: `exec ${shq(py.python)} -c ${shq(INLINE_CHECK)}\n`, timeoutMs: 180_000 });
+      const r = await ch.exec('sh -s', {
+        stdin: `exec ${shq(py.python)} -c ${shq(INLINE_CHECK)}\n`,
+        timeoutMs: 180_000,
+      });
       check = parseRuntimeCheck(r.stdout);
     }
   }
   if (facts.gpus.length > 0 && check && check.torch && check.cudaAvailable === false) {
-    reasons.push({ level: 1, text: `${facts.gpus.length} GPU(s) present but PyTorch ${check.torch} cannot use CUDA (a CPU-only build?)` });
+    reasons.push({
+      level: 1,
+      text: `${facts.gpus.length} GPU(s) present but PyTorch ${check.torch} cannot use CUDA (a CPU-only build?)`,
+    });
   }
   if (facts.diskFreeBytes !== null) {
-    if (facts.diskFreeBytes < 1 * GB) reasons.push({ level: 2, text: `only ${(facts.diskFreeBytes / GB).toFixed(2)} GB free in ${facts.workdir}` });
-    else if (facts.diskFreeBytes < 20 * GB) reasons.push({ level: 1, text: `${(facts.diskFreeBytes / GB).toFixed(1)} GB free in ${facts.workdir}: checkpoints may not fit` });
+    if (facts.diskFreeBytes < 1 * GB)
+      reasons.push({
+        level: 2,
+        text: `only ${(facts.diskFreeBytes / GB).toFixed(2)} GB free in ${facts.workdir}`,
+      });
+    else if (facts.diskFreeBytes < 20 * GB)
+      reasons.push({
+        level: 1,
+        text: `${(facts.diskFreeBytes / GB).toFixed(1)} GB free in ${facts.workdir}: checkpoints may not fit`,
+      });
   }
-  if (facts.gpus.length === 0) reasons.push({ level: 0, text: 'no NVIDIA GPU: CPU (gloo) runs only' });
+  if (facts.gpus.length === 0)
+    reasons.push({ level: 0, text: 'no NVIDIA GPU: CPU (gloo) runs only' });
   reasons.sort((a, b) => b.level - a.level);
   const worst = reasons.reduce((m, r) => Math.max(m, r.level), 0);
   const result: ProbeResult = {

@@ -16,8 +16,16 @@ export interface ReachOutcome {
 }
 
 /** Listen on node 0 (port 0: a free one, which becomes the rendezvous port) and connect from each peer. */
-export async function reachTest(master: ReachPeer, peers: ReachPeer[], address: string, port = 0, timeoutS = 8): Promise<ReachOutcome> {
-  const listener = master.ch.start('sh -s', { stdin: listenerScript(master.python, port, peers.length, timeoutS + 4) });
+export async function reachTest(
+  master: ReachPeer,
+  peers: ReachPeer[],
+  address: string,
+  port = 0,
+  timeoutS = 8,
+): Promise<ReachOutcome> {
+  const listener = master.ch.start('sh -s', {
+    stdin: listenerScript(master.python, port, peers.length, timeoutS + 4),
+  });
   const chosen = await new Promise<number>((resolve, reject) => {
     let buf = '';
     listener.onStdout((chunk) => {
@@ -26,14 +34,22 @@ export async function reachTest(master: ReachPeer, peers: ReachPeer[], address: 
       if (m) resolve(Number(m[1]));
     });
     listener.done.then(
-      (r) => reject(new Error(`${master.name}: the rendezvous listener did not start: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.code}`}`)),
+      (r) =>
+        reject(
+          new Error(
+            `${master.name}: the rendezvous listener did not start: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.code}`}`,
+          ),
+        ),
       reject,
     );
   });
   const results = await Promise.all(
     peers.map(async (p) => {
       try {
-        const r = await p.ch.exec('sh -s', { stdin: connectScript(p.python, address, chosen, timeoutS), timeoutMs: (timeoutS + 20) * 1000 });
+        const r = await p.ch.exec('sh -s', {
+          stdin: connectScript(p.python, address, chosen, timeoutS),
+          timeoutMs: (timeoutS + 20) * 1000,
+        });
         const reach = parseReach(r.stdout + r.stderr);
         return { from: p.name, ...reach };
       } catch (e) {

@@ -3,7 +3,12 @@
 import os from 'node:os';
 import type { NodeSpec } from '../../app/protocol/nodes';
 import type { Hop } from '../ssh/connection';
-import { expandTilde, listSshAliases, resolveSshHost, type SshConfigBlock } from '../ssh/ssh-config';
+import {
+  expandTilde,
+  listSshAliases,
+  resolveSshHost,
+  type SshConfigBlock,
+} from '../ssh/ssh-config';
 
 export interface ResolveContext {
   findNode(name: string): NodeSpec | undefined;
@@ -75,6 +80,12 @@ export function hopsForSpec(spec: NodeSpec, ctx: ResolveContext, depth = 0): Hop
   const port = spec.port !== 22 ? spec.port : r.port;
   return [
     ...jumpsOf(spec.proxyJump ?? r.proxyJump, ctx, depth),
-    { label: spec.name, host: r.hostName, port, user: spec.user ?? r.user ?? localUser(), identityFiles },
+    {
+      label: spec.name,
+      host: r.hostName,
+      port,
+      user: spec.user ?? r.user ?? localUser(),
+      identityFiles,
+    },
   ];
 }

@@ -35,7 +35,10 @@ export class NodeStore {
   }
 
   private save(nodes: NodeEntry[]) {
-    writeFileAtomicSync(this.file, JSON.stringify({ version: 1, nodes } satisfies FileShape, null, 2) + '\n');
+    writeFileAtomicSync(
+      this.file,
+      JSON.stringify({ version: 1, nodes } satisfies FileShape, null, 2) + '\n',
+    );
     this.events.emit('change', nodes);
   }
 
@@ -43,7 +46,8 @@ export class NodeStore {
   put(spec: NodeSpec, previous?: string): NodeEntry {
     const nodes = this.list();
     const old = nodes.find((n) => n.name === (previous ?? spec.name));
-    if (previous && previous !== spec.name && nodes.some((n) => n.name === spec.name)) throw new Error(`a node named ${spec.name} already exists`);
+    if (previous && previous !== spec.name && nodes.some((n) => n.name === spec.name))
+      throw new Error(`a node named ${spec.name} already exists`);
     // A changed address or port invalidates what the last probe found.
     const sameTarget = old && old.host === spec.host && old.port === spec.port;
     const entry: NodeEntry = { ...spec, lastProbe: sameTarget ? old.lastProbe : null };

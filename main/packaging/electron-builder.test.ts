@@ -18,7 +18,9 @@ describe('electron-builder config', () => {
   it('rejects a broken config (the validation bites)', async () => {
     const { validateConfiguration } = await import('app-builder-lib/out/util/config/config.js');
     const { DebugLogger } = await import('builder-util');
-    await expect(validateConfiguration({ ...config, extraResourcez: [] }, new DebugLogger(false))).rejects.toThrow();
+    await expect(
+      validateConfiguration({ ...config, extraResourcez: [] }, new DebugLogger(false)),
+    ).rejects.toThrow();
   });
 
   it('targets AppImage + deb, dmg and nsis', () => {

@@ -35,7 +35,11 @@ describe('runtime bundle', () => {
     const root = fakeRepo('a');
     const b = buildBundle(root, path.join(dir, 'cache-a'));
     expect(path.basename(b.file)).toBe(`${b.hash}.tar.gz`);
-    const listing = execFileSync('tar', ['-tzf', b.file]).toString().split('\n').filter(Boolean).sort();
+    const listing = execFileSync('tar', ['-tzf', b.file])
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .sort();
     expect(listing).toEqual([
       'native/',
       'native/spindle/',
@@ -50,7 +54,9 @@ describe('runtime bundle', () => {
     const out = path.join(dir, 'x');
     fs.mkdirSync(out);
     execFileSync('tar', ['-xzf', b.file, '-C', out]);
-    expect(fs.readFileSync(path.join(out, 'native/spindle/train/loop.py'), 'utf8')).toBe('def train(): pass\n');
+    expect(fs.readFileSync(path.join(out, 'native/spindle/train/loop.py'), 'utf8')).toBe(
+      'def train(): pass\n',
+    );
     expect(fs.statSync(path.join(out, 'native/spindle/tool.sh')).mode & 0o111).not.toBe(0);
   });
 
@@ -75,7 +81,10 @@ describe('runtime bundle', () => {
     expect(fractions.at(-1)).toBe(1);
     expect(fs.existsSync(path.join(first.dir, 'native/spindle/__init__.py'))).toBe(true);
     expect(fs.existsSync(path.join(first.dir, 'resources/corpus/sample.txt'))).toBe(true);
-    expect(fs.readdirSync(path.join(workdir, 'runtime')).sort()).toEqual([b.hash, `${b.hash}.tar.gz`]);
+    expect(fs.readdirSync(path.join(workdir, 'runtime')).sort()).toEqual([
+      b.hash,
+      `${b.hash}.tar.gz`,
+    ]);
     const again = await ensureRuntime(ch, b, workdir);
     expect(again.uploaded).toBe(false);
   });

@@ -8,7 +8,17 @@ import { writeFileAtomicSync } from '../nodes/atomic';
 import { tarGz, type TarEntry } from './tar';
 
 /** Folders and files that are not part of the runtime (tests, caches, build leftovers). */
-const SKIP_DIRS = new Set(['tests', 'test', '__pycache__', '.pytest_cache', '.mypy_cache', '.ruff_cache', 'build', 'dist', '.ipynb_checkpoints']);
+const SKIP_DIRS = new Set([
+  'tests',
+  'test',
+  '__pycache__',
+  '.pytest_cache',
+  '.mypy_cache',
+  '.ruff_cache',
+  'build',
+  'dist',
+  '.ipynb_checkpoints',
+]);
 const SKIP_FILE = /(\.py[co]|\.egg-info|~|\.swp|\.DS_Store)$/;
 
 /** The repository-relative roots that make up the bundle. */
@@ -33,7 +43,12 @@ function walk(root: string, rel: string, out: TarEntry[]) {
       if (cst.isDirectory()) {
         if (!SKIP_DIRS.has(name)) walk(root, child, out);
       } else if (cst.isFile() && !SKIP_FILE.test(name)) {
-        out.push({ path: child, type: 'file', mode: cst.mode & 0o111 ? 0o755 : 0o644, data: fs.readFileSync(path.join(root, child)) });
+        out.push({
+          path: child,
+          type: 'file',
+          mode: cst.mode & 0o111 ? 0o755 : 0o644,
+          data: fs.readFileSync(path.join(root, child)),
+        });
       }
     }
   }
@@ -43,12 +58,14 @@ function walk(root: string, rel: string, out: TarEntry[]) {
 export function bundleEntries(resourcesDir: string): { entries: TarEntry[]; hash: string } {
   const entries: TarEntry[] = [];
   for (const root of BUNDLE_ROOTS) {
-    if (!fs.existsSync(path.join(resourcesDir, root))) throw new Error(`the runtime bundle needs ${root} in ${resourcesDir}`);
+    if (!fs.existsSync(path.join(resourcesDir, root)))
+      throw new Error(`the runtime bundle needs ${root} in ${resourcesDir}`);
     // Parent folders first so tar creates them with sane modes.
     const parts = root.split('/');
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
-      if (!entries.some((e) => e.path === dir)) entries.push({ path: dir, type: 'dir', mode: 0o755 });
+      if (!entries.some((e) => e.path === dir))
+        entries.push({ path: dir, type: 'dir', mode: 0o755 });
     }
     walk(resourcesDir, root, entries);
   }
@@ -67,7 +84,14 @@ export function buildBundle(resourcesDir: string, cacheDir: string): Bundle {
   if (!fs.existsSync(file)) {
     writeFileAtomicSync(file, tarGz(entries));
     // Older bundles are of no use once the runtime changed; keep the cache from growing.
-    for (const f of fs.readdirSync(cacheDir)) if (f.endsWith('.tar.gz') && f !== path.basename(file)) fs.rmSync(path.join(cacheDir, f), { force: true });
+    for (const f of fs.readdirSync(cacheDir))
+      if (f.endsWith('.tar.gz') && f !== path.basename(file))
+        fs.rmSync(path.join(cacheDir, f), { force: true });
   }
-  return { hash, file, bytes: fs.statSync(file).size, files: entries.filter((e) => e.type === 'file').length };
+  return {
+    hash,
+    file,
+    bytes: fs.statSync(file).size,
+    files: entries.filter((e) => e.type === 'file').length,
+  };
 }

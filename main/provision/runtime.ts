@@ -11,12 +11,23 @@ export interface RuntimeOnNode {
   uploaded: boolean;
 }
 
-export async function ensureRuntime(ch: NodeChannel, bundle: Bundle, workdir: string, onProgress?: (fraction: number) => void): Promise<RuntimeOnNode> {
+export async function ensureRuntime(
+  ch: NodeChannel,
+  bundle: Bundle,
+  workdir: string,
+  onProgress?: (fraction: number) => void,
+): Promise<RuntimeOnNode> {
   const base = posixJoin(workdir, 'runtime');
   const dir = posixJoin(base, bundle.hash);
-  const check = await ch.exec('sh -s', { stdin: `if [ -f ${shq(posixJoin(dir, '.complete'))} ]; then echo present; else mkdir -p ${shq(base)} && echo missing; fi\n`, timeoutMs: 60_000 });
+  const check = await ch.exec('sh -s', {
+    stdin: `if [ -f ${shq(posixJoin(dir, '.complete'))} ]; then echo present; else mkdir -p ${shq(base)} && echo missing; fi\n`,
+    timeoutMs: 60_000,
+  });
   if (check.stdout.includes('present')) return { dir, uploaded: false };
-  if (!check.stdout.includes('missing')) throw new Error(`${ch.label}: cannot create ${base}: ${check.stderr.trim() || `exit ${check.code}`}`);
+  if (!check.stdout.includes('missing'))
+    throw new Error(
+      `${ch.label}: cannot create ${base}: ${check.stderr.trim() || `exit ${check.code}`}`,
+    );
   const nonce = crypto.randomBytes(4).toString('hex');
   const part = posixJoin(base, `${bundle.hash}.tar.gz.part-${nonce}`);
   const tmp = posixJoin(base, `${bundle.hash}.tmp-${nonce}`);
@@ -35,7 +46,9 @@ export async function ensureRuntime(ch: NodeChannel, bundle: Bundle, workdir: st
   const r = await ch.exec('sh -s', { stdin: script, timeoutMs: 120_000 });
   if (!r.stdout.includes('installed')) {
     await ch.exec('sh -s', { stdin: `rm -rf ${shq(tmp)} ${shq(part)}\n` }).catch(() => undefined);
-    throw new Error(`${ch.label}: unpacking the runtime failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    throw new Error(
+      `${ch.label}: unpacking the runtime failed: ${r.stderr.trim() || `exit ${r.code}`}`,
+    );
   }
   return { dir, uploaded: true };
 }

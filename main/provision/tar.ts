@@ -22,7 +22,8 @@ function header(e: TarEntry): Buffer {
   if (Buffer.byteLength(name) > 100) {
     // ustar splits long paths at a "/" into prefix (155) and name (100).
     const cut = name.lastIndexOf('/', name.length - 2 > 155 ? 155 : name.length - 2);
-    if (cut <= 0 || Buffer.byteLength(name.slice(cut + 1)) > 100 || cut > 155) throw new Error(`path too long for the runtime bundle: ${e.path}`);
+    if (cut <= 0 || Buffer.byteLength(name.slice(cut + 1)) > 100 || cut > 155)
+      throw new Error(`path too long for the runtime bundle: ${e.path}`);
     prefix = name.slice(0, cut);
     name = name.slice(cut + 1);
   }

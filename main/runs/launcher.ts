@@ -30,7 +30,13 @@ import {
   type ProbeFacts,
   type PythonFinding,
 } from '../../app/launch';
-import { autoFields, normalizeConfig, parseConfigText, type NormalizedConfig, type RunConfig } from '../../app/config';
+import {
+  autoFields,
+  normalizeConfig,
+  parseConfigText,
+  type NormalizedConfig,
+  type RunConfig,
+} from '../../app/config';
 import { applyLayout, planConfig } from '../../app/planner';
 import type { NodeSpec, ProgressEvent } from '../../app/protocol/nodes';
 import type { LaunchPlan } from '../../app/protocol/runs';
@@ -60,17 +66,31 @@ export interface PreparedLaunch {
 export class LaunchError extends Error {}
 
 /** Parse and validate, apply a target override, let the planner fill "auto" fields. */
-export function resolveConfig(params: LaunchParams): { config: NormalizedConfig; warnings: string[] } {
+export function resolveConfig(params: LaunchParams): {
+  config: NormalizedConfig;
+  warnings: string[];
+} {
   const parsed = parseConfigText(params.configYaml);
-  if (!parsed.ok) throw new LaunchError(parsed.issues.map((i) => `line ${i.line}:${i.column}: ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n'));
+  if (!parsed.ok)
+    throw new LaunchError(
+      parsed.issues
+        .map((i) => `line ${i.line}:${i.column}: ${i.path ? i.path + ': ' : ''}${i.message}`)
+        .join('\n'),
+    );
   let config: RunConfig = parsed.config;
-  if (params.target === 'local') config = { ...config, launch: { ...config.launch, target: 'local', hosts: [] } };
+  if (params.target === 'local')
+    config = { ...config, launch: { ...config.launch, target: 'local', hosts: [] } };
   else if (Array.isArray(params.target)) {
-    if (params.target.length !== config.cluster.nodes) throw new LaunchError(`${params.target.length} node(s) given for a config with cluster.nodes ${config.cluster.nodes}`);
+    if (params.target.length !== config.cluster.nodes)
+      throw new LaunchError(
+        `${params.target.length} node(s) given for a config with cluster.nodes ${config.cluster.nodes}`,
+      );
     config = { ...config, launch: { ...config.launch, target: 'ssh', hosts: params.target } };
   }
   if (config.launch.target === 'local' && config.cluster.nodes !== 1) {
-    throw new LaunchError(`the local target is one computer; this config has cluster.nodes ${config.cluster.nodes} (choose nodes to launch on)`);
+    throw new LaunchError(
+      `the local target is one computer; this config has cluster.nodes ${config.cluster.nodes} (choose nodes to launch on)`,
+    );
   }
   const warnings: string[] = [];
   const autos = autoFields(config);
@@ -78,7 +98,9 @@ export function resolveConfig(params: LaunchParams): { config: NormalizedConfig;
     const plan = planConfig(config);
     if (plan.best === null) {
       const why = [...new Set(plan.layouts.flatMap((l) => l.reasons))].slice(0, 3).join('; ');
-      throw new LaunchError(`no layout fits (${autos.join(', ')} are "auto"): ${why || 'no candidates'}`);
+      throw new LaunchError(
+        `no layout fits (${autos.join(', ')} are "auto"): ${why || 'no candidates'}`,
+      );
     }
     const best = plan.layouts[plan.best];
     config = applyLayout(config, best);
@@ -95,10 +117,18 @@ interface Discovered {
   python: PythonFinding;
 }
 
-async function discover(ch: NodeChannel, name: string, workdir: string, candidates: string[]): Promise<Discovered> {
+async function discover(
+  ch: NodeChannel,
+  name: string,
+  workdir: string,
+  candidates: string[],
+): Promise<Discovered> {
   const sys = await ch.exec('sh -s', { stdin: probeScript(workdir), timeoutMs: 60_000 });
   const facts = parseProbe(sys.stdout);
-  if (!facts.workdir) throw new LaunchError(`${name}: could not read the node's home and workdir (${sys.stderr.trim() || `exit ${sys.code}`})`);
+  if (!facts.workdir)
+    throw new LaunchError(
+      `${name}: could not read the node's home and workdir (${sys.stderr.trim() || `exit ${sys.code}`})`,
+    );
   const py = await ch.exec('sh -s', { stdin: pythonFinderScript(candidates), timeoutMs: 180_000 });
   const python = parsePythonFinder(py.stdout);
   if (!python.python) throw new LaunchError(noTorchAdvice(name, python));
@@ -119,13 +149,32 @@ export async function prepareLaunch(
   const local = config.launch.target === 'local';
 
   // Channels and per-node settings.
-  type Target = { name: string; spec: NodeSpec | null; sshHost: string; workdir: string; candidates: string[]; ch: NodeChannel };
+  type Target = {
+    name: string;
+    spec: NodeSpec | null;
+    sshHost: string;
+    workdir: string;
+    candidates: string[];
+    ch: NodeChannel;
+  };
   let targets: Target[];
   if (local) {
     // The default "~/.spindle" would be the user's home; the studio's own data dir keeps local
     // runs next to its index. An explicit workdir is honoured.
-    const workdir = config.launch.workdir === '~/.spindle' ? path.join(ctx.dataDir, 'local') : expandHome(config.launch.workdir, os.homedir());
-    targets = [{ name: LOCAL_NODE, spec: null, sshHost: '127.0.0.1', workdir, candidates: localPythonCandidates(config.launch.python), ch: new LocalChannel() }];
+    const workdir =
+      config.launch.workdir === '~/.spindle'
+        ? path.join(ctx.dataDir, 'local')
+        : expandHome(config.launch.workdir, os.homedir());
+    targets = [
+      {
+        name: LOCAL_NODE,
+        spec: null,
+        sshHost: '127.0.0.1',
+        workdir,
+        candidates: localPythonCandidates(config.launch.python),
+        ch: new LocalChannel(),
+      },
+    ];
   } else {
     targets = await Promise.all(
       config.launch.hosts.map(async (host) => {
@@ -134,7 +183,14 @@ export async function prepareLaunch(
         try {
           const ch = await nodes.connect(spec, opts.signal ? { signal: opts.signal } : {});
           progress({ step: 'connect', node: host, status: 'done' });
-          return { name: host, spec, sshHost: nodes.sshHost(spec), workdir: spec.workdir ?? config.launch.workdir, candidates: pythonCandidates([spec.python, config.launch.python]), ch };
+          return {
+            name: host,
+            spec,
+            sshHost: nodes.sshHost(spec),
+            workdir: spec.workdir ?? config.launch.workdir,
+            candidates: pythonCandidates([spec.python, config.launch.python]),
+            ch,
+          };
         } catch (e) {
           progress({ step: 'connect', node: host, status: 'failed', detail: (e as Error).message });
           throw e;
@@ -142,7 +198,10 @@ export async function prepareLaunch(
       }),
     );
     const names = new Set(targets.map((t) => `${t.sshHost}:${t.spec?.port}:${t.workdir}`));
-    if (names.size < targets.length) warnings.push('two nodes resolve to the same host and workdir: their runs would share one folder');
+    if (names.size < targets.length)
+      warnings.push(
+        'two nodes resolve to the same host and workdir: their runs would share one folder',
+      );
   }
 
   // What each node is.
@@ -152,8 +211,16 @@ export async function prepareLaunch(
       try {
         const d = await discover(t.ch, t.name, t.workdir, t.candidates);
         const asked = t.spec?.python ?? config.launch.python;
-        if (d.python.python !== asked) warnings.push(`${t.name}: ${asked} has no PyTorch; using ${d.python.python} (torch ${d.python.torch})`);
-        progress({ step: 'probe', node: t.name, status: 'done', detail: `python ${d.python.pythonVersion}, torch ${d.python.torch}` });
+        if (d.python.python !== asked)
+          warnings.push(
+            `${t.name}: ${asked} has no PyTorch; using ${d.python.python} (torch ${d.python.torch})`,
+          );
+        progress({
+          step: 'probe',
+          node: t.name,
+          status: 'done',
+          detail: `python ${d.python.pythonVersion}, torch ${d.python.torch}`,
+        });
         return d;
       } catch (e) {
         progress({ step: 'probe', node: t.name, status: 'failed', detail: (e as Error).message });
@@ -165,18 +232,32 @@ export async function prepareLaunch(
   // The runtime on each node.
   let bundleDirs: string[];
   if (local) {
-    if (!fs.existsSync(path.join(ctx.resourcesDir, 'native', 'spindle'))) throw new LaunchError(`no runtime: ${ctx.resourcesDir}/native/spindle is missing`);
+    if (!fs.existsSync(path.join(ctx.resourcesDir, 'native', 'spindle')))
+      throw new LaunchError(`no runtime: ${ctx.resourcesDir}/native/spindle is missing`);
     bundleDirs = [ctx.resourcesDir];
   } else {
     const bundle = nodes.bundle();
-    if (!bundle) throw new LaunchError(`no runtime to upload: ${ctx.resourcesDir}/native/spindle is missing`);
+    if (!bundle)
+      throw new LaunchError(`no runtime to upload: ${ctx.resourcesDir}/native/spindle is missing`);
     bundleDirs = await Promise.all(
       targets.map(async (t, i) => {
         const workdir = found[i].facts.workdir!;
         if (opts.dryRun) return posixJoin(workdir, 'runtime', bundle.hash);
-        progress({ step: 'upload', node: t.name, status: 'running', detail: `runtime ${bundle.hash}` });
-        const rt = await ensureRuntime(t.ch, bundle, workdir, (f) => progress({ step: 'upload', node: t.name, status: 'running', fraction: f }));
-        progress({ step: 'upload', node: t.name, status: rt.uploaded ? 'done' : 'skipped', detail: rt.uploaded ? `uploaded ${bundle.bytes} bytes` : 'already on the node' });
+        progress({
+          step: 'upload',
+          node: t.name,
+          status: 'running',
+          detail: `runtime ${bundle.hash}`,
+        });
+        const rt = await ensureRuntime(t.ch, bundle, workdir, (f) =>
+          progress({ step: 'upload', node: t.name, status: 'running', fraction: f }),
+        );
+        progress({
+          step: 'upload',
+          node: t.name,
+          status: rt.uploaded ? 'done' : 'skipped',
+          detail: rt.uploaded ? `uploaded ${bundle.bytes} bytes` : 'already on the node',
+        });
         return rt.dir;
       }),
     );
@@ -184,7 +265,13 @@ export async function prepareLaunch(
 
   // Rendezvous address, interfaces and port.
   progress({ step: 'network', status: 'running' });
-  const choice = chooseMasterAddress(targets.map((t, i) => ({ name: t.name, sshHost: t.sshHost, addresses: found[i].facts.addresses })));
+  const choice = chooseMasterAddress(
+    targets.map((t, i) => ({
+      name: t.name,
+      sshHost: t.sshHost,
+      addresses: found[i].facts.addresses,
+    })),
+  );
   if (!choice.ok) throw new LaunchError(choice.reason);
   warnings.push(...choice.warnings);
   const loopback = found[0].facts.addresses.find((a) => a.address === '127.0.0.1')?.iface ?? 'lo';
@@ -194,21 +281,40 @@ export async function prepareLaunch(
       if (i === 0) return choice.iface;
       const r = await t.ch.exec(`ip -o route get ${shq(choice.address)}`, { timeoutMs: 30_000 });
       const route = parseRouteGet(r.stdout);
-      if (!route) throw new LaunchError(`${t.name} has no route to ${targets[0].name}'s ${choice.address}: ${r.stderr.trim() || r.stdout.trim()}`);
+      if (!route)
+        throw new LaunchError(
+          `${t.name} has no route to ${targets[0].name}'s ${choice.address}: ${r.stderr.trim() || r.stdout.trim()}`,
+        );
       return route.dev;
     }),
   );
   let port: number;
   if (targets.length > 1 && !opts.dryRun) {
-    const peers = targets.map((t, i) => ({ name: t.name, ch: t.ch, python: found[i].python.python! }));
+    const peers = targets.map((t, i) => ({
+      name: t.name,
+      ch: t.ch,
+      python: found[i].python.python!,
+    }));
     const outcome = await reachTest(peers[0], peers.slice(1), choice.address);
     const bad = outcome.results.filter((r) => !r.ok);
-    if (bad.length) throw new LaunchError(bad.map((b) => `${b.from} cannot reach ${targets[0].name} at ${choice.address}:${outcome.port}: ${b.error}`).join('\n'));
+    if (bad.length)
+      throw new LaunchError(
+        bad
+          .map(
+            (b) =>
+              `${b.from} cannot reach ${targets[0].name} at ${choice.address}:${outcome.port}: ${b.error}`,
+          )
+          .join('\n'),
+      );
     port = outcome.port;
   } else {
-    const r = await targets[0].ch.exec('sh -s', { stdin: freePortScript(found[0].python.python!), timeoutMs: 60_000 });
+    const r = await targets[0].ch.exec('sh -s', {
+      stdin: freePortScript(found[0].python.python!),
+      timeoutMs: 60_000,
+    });
     port = Number(r.stdout.trim());
-    if (!Number.isInteger(port) || port <= 0) throw new LaunchError(`${targets[0].name}: could not find a free port: ${r.stderr.trim()}`);
+    if (!Number.isInteger(port) || port <= 0)
+      throw new LaunchError(`${targets[0].name}: could not find a free port: ${r.stderr.trim()}`);
   }
   progress({ step: 'network', status: 'done', detail: `rendezvous ${choice.address}:${port}` });
 
@@ -221,7 +327,15 @@ export async function prepareLaunch(
     iface: ifaces[i],
     torchrunRedirectsBug: found[i].python.torchrunRedirectsBug,
   }));
-  const plan = buildLaunchPlan({ runId, target: local ? 'local' : 'ssh', config, nodes: planNodes, masterAddr: choice.address, masterPort: port, warnings });
+  const plan = buildLaunchPlan({
+    runId,
+    target: local ? 'local' : 'ssh',
+    config,
+    nodes: planNodes,
+    masterAddr: choice.address,
+    masterPort: port,
+    warnings,
+  });
   return {
     plan,
     config,
@@ -238,7 +352,11 @@ export async function prepareLaunch(
 }
 
 /** Write every node's run dir and start it; returns the record with the run `starting`. */
-export async function startPrepared(p: PreparedLaunch, save: (rec: RunRecord) => void, progress: Progress): Promise<RunRecord> {
+export async function startPrepared(
+  p: PreparedLaunch,
+  save: (rec: RunRecord) => void,
+  progress: Progress,
+): Promise<RunRecord> {
   const { plan, config } = p;
   const { scripts, ...planOnly } = plan;
   const rec: RunRecord = {
@@ -260,7 +378,12 @@ export async function startPrepared(p: PreparedLaunch, save: (rec: RunRecord) =>
     nodes: p.nodes.map(({ ch: _ch, ...n }) => n),
     plan: planOnly,
     tails: {},
-    nodeState: Object.fromEntries(p.nodes.map((n) => [n.nodeRank, { alive: true, exitCode: null, lastSeen: Date.now(), ended: false }])),
+    nodeState: Object.fromEntries(
+      p.nodes.map((n) => [
+        n.nodeRank,
+        { alive: true, exitCode: null, lastSeen: Date.now(), ended: false },
+      ]),
+    ),
     runEnd: null,
     stopRequested: false,
   };
@@ -270,25 +393,48 @@ export async function startPrepared(p: PreparedLaunch, save: (rec: RunRecord) =>
   const results = await Promise.allSettled(
     p.nodes.map(async (n, i) => {
       progress({ step: 'start', node: n.name, status: 'running' });
-      const mk = await n.ch.exec(`mkdir -p ${shq(posixJoin(n.runDir, 'logs'))}`, { timeoutMs: 30_000 });
-      if (mk.code !== 0) throw new LaunchError(`${n.name}: cannot create ${n.runDir}: ${mk.stderr.trim()}`);
-      await n.ch.writeFileAtomic(posixJoin(n.runDir, RUN_FILES.config), JSON.stringify(config, null, 2) + '\n');
+      const mk = await n.ch.exec(`mkdir -p ${shq(posixJoin(n.runDir, 'logs'))}`, {
+        timeoutMs: 30_000,
+      });
+      if (mk.code !== 0)
+        throw new LaunchError(`${n.name}: cannot create ${n.runDir}: ${mk.stderr.trim()}`);
+      await n.ch.writeFileAtomic(
+        posixJoin(n.runDir, RUN_FILES.config),
+        JSON.stringify(config, null, 2) + '\n',
+      );
       await n.ch.writeFileAtomic(posixJoin(n.runDir, RUN_FILES.script), scripts[i]);
       const r = await n.ch.exec('sh -s', { stdin: scripts[i], timeoutMs: 60_000 });
       const pid = Number(r.stdout.trim().split('\n').pop());
-      if (r.code !== 0 || !Number.isInteger(pid) || pid <= 1) throw new LaunchError(`${n.name}: start failed: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`);
+      if (r.code !== 0 || !Number.isInteger(pid) || pid <= 1)
+        throw new LaunchError(
+          `${n.name}: start failed: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`,
+        );
       started.push(i);
       progress({ step: 'start', node: n.name, status: 'done', detail: `process group ${pid}` });
     }),
   );
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${p.nodes[i].name}: ${(r.reason as Error).message}`] : []));
+  const failures = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [`${p.nodes[i].name}: ${(r.reason as Error).message}`] : [],
+  );
   if (failures.length > 0) {
     // Half a cluster cannot train: take down what did start.
-    await Promise.all(started.map((i) => p.nodes[i].ch.exec('sh -s', { stdin: signalScript(p.nodes[i].runDir, 'KILL') }).catch(() => undefined)));
+    await Promise.all(
+      started.map((i) =>
+        p.nodes[i].ch
+          .exec('sh -s', { stdin: signalScript(p.nodes[i].runDir, 'KILL') })
+          .catch(() => undefined),
+      ),
+    );
     rec.summary.status = 'failed';
     rec.summary.error = failures.join('\n');
     rec.summary.endedAt = Date.now();
-    for (const n of rec.nodes) rec.nodeState[n.nodeRank] = { alive: false, exitCode: null, lastSeen: Date.now(), ended: true };
+    for (const n of rec.nodes)
+      rec.nodeState[n.nodeRank] = {
+        alive: false,
+        exitCode: null,
+        lastSeen: Date.now(),
+        ended: true,
+      };
     save(rec);
     throw new LaunchError(rec.summary.error);
   }

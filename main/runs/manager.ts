@@ -49,7 +49,9 @@ export class RunManager {
   ) {
     this.store = new RunStore(ctx.dataDir);
     this.emitter.setMaxListeners(0);
-    if (opts.autoAttach) for (const r of this.store.list()) if (!FINAL_STATUSES.has(r.summary.status)) this.wanted.add(r.summary.id);
+    if (opts.autoAttach)
+      for (const r of this.store.list())
+        if (!FINAL_STATUSES.has(r.summary.status)) this.wanted.add(r.summary.id);
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
     this.tick();
@@ -99,7 +101,10 @@ export class RunManager {
     const fresh = this.safeRead(id) ?? rec;
     const w = new RunWatcher(fresh, {
       store: this.store,
-      channel: (node, freshConn) => (node.spec ? this.nodes.connect(node.spec, { fresh: freshConn }) : Promise.resolve(new LocalChannel())),
+      channel: (node, freshConn) =>
+        node.spec
+          ? this.nodes.connect(node.spec, { fresh: freshConn })
+          : Promise.resolve(new LocalChannel()),
       onChange: (r) => {
         this.seen.set(id, this.mtime(id));
         this.emitter.emit('change', r);
@@ -138,14 +143,28 @@ export class RunManager {
     return r;
   }
 
-  async dryRun(params: LaunchParams, progress: Progress = () => {}, signal?: AbortSignal): Promise<LaunchPlan> {
-    const p = await prepareLaunch(this.ctx, this.nodes, params, progress, { dryRun: true, ...(signal ? { signal } : {}) });
+  async dryRun(
+    params: LaunchParams,
+    progress: Progress = () => {},
+    signal?: AbortSignal,
+  ): Promise<LaunchPlan> {
+    const p = await prepareLaunch(this.ctx, this.nodes, params, progress, {
+      dryRun: true,
+      ...(signal ? { signal } : {}),
+    });
     const { scripts: _s, ...plan } = p.plan;
     return plan;
   }
 
-  async launch(params: LaunchParams, progress: Progress = () => {}, signal?: AbortSignal): Promise<RunSummary> {
-    const p = await prepareLaunch(this.ctx, this.nodes, params, progress, { dryRun: false, ...(signal ? { signal } : {}) });
+  async launch(
+    params: LaunchParams,
+    progress: Progress = () => {},
+    signal?: AbortSignal,
+  ): Promise<RunSummary> {
+    const p = await prepareLaunch(this.ctx, this.nodes, params, progress, {
+      dryRun: false,
+      ...(signal ? { signal } : {}),
+    });
     const id = p.plan.runId;
     fs.mkdirSync(this.store.dir(id), { recursive: true });
     // Own the run before it exists, so no other host (nor this one's own reattach tick) watches
@@ -181,7 +200,11 @@ export class RunManager {
   waitFinal(id: string): Promise<RunSummary> {
     return new Promise((resolve) => {
       const check = (r: RunRecord) => {
-        if (r.summary.id === id && FINAL_STATUSES.has(r.summary.status) && r.summary.endedAt !== null) {
+        if (
+          r.summary.id === id &&
+          FINAL_STATUSES.has(r.summary.status) &&
+          r.summary.endedAt !== null
+        ) {
           this.emitter.off('change', check);
           resolve(r.summary);
         }
@@ -198,14 +221,16 @@ export class RunManager {
     const own = this.watchers.get(id) ?? (this.wanted.add(id), this.ensureWatcher(id));
     if (own) return own.requestStop();
     // Another process watches it: leave it a request and wait for the result.
-    if (lockOwner(this.store.lockFile(id)) !== null) fs.writeFileSync(this.store.stopFile(id), String(process.pid));
+    if (lockOwner(this.store.lockFile(id)) !== null)
+      fs.writeFileSync(this.store.stopFile(id), String(process.pid));
     return this.waitFinal(id);
   }
 
   delete(id: string): boolean {
     const rec = this.safeRead(id);
     if (!rec) return false;
-    if (!FINAL_STATUSES.has(rec.summary.status)) throw new Error(`run ${id} is ${rec.summary.status}; stop it first`);
+    if (!FINAL_STATUSES.has(rec.summary.status))
+      throw new Error(`run ${id} is ${rec.summary.status}; stop it first`);
     this.store.remove(id);
     this.seen.delete(id);
     this.emitter.emit('removed', id);
@@ -239,7 +264,11 @@ export class RunManager {
   }
 
   /** Events from index `from` on, then live ones (from the local mirror of events.jsonl). */
-  streamEvents(id: string, from: number, emit: (e: { index: number; event: RunEvent }) => void): () => void {
+  streamEvents(
+    id: string,
+    from: number,
+    emit: (e: { index: number; event: RunEvent }) => void,
+  ): () => void {
     this.get(id);
     const file = this.store.eventsMirror(id);
     let offset = 0;
@@ -281,7 +310,9 @@ export class RunManager {
         const dir = path.dirname(this.store.logMirror(id, n.nodeRank, 'logs/x'));
         let names: string[] = [];
         try {
-          names = fs.readdirSync(dir).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+          names = fs
+            .readdirSync(dir)
+            .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
         } catch {
           continue;
         }

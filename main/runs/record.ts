@@ -87,7 +87,9 @@ export class RunStore {
 
   ids(): string[] {
     try {
-      return fs.readdirSync(this.root).filter((d) => fs.existsSync(path.join(this.root, d, 'run.json')));
+      return fs
+        .readdirSync(this.root)
+        .filter((d) => fs.existsSync(path.join(this.root, d, 'run.json')));
     } catch {
       return [];
     }

@@ -15,8 +15,14 @@ describe('splitComplete', () => {
     expect(splitComplete(Buffer.from(''))).toEqual({ lines: [], consumed: 0 });
   });
   it('takes the rest when the writer is gone, or when one line fills the whole read', () => {
-    expect(splitComplete(Buffer.from('a\nlast'), { final: true })).toEqual({ lines: ['a', 'last'], consumed: 6 });
-    expect(splitComplete(Buffer.from('xxxx'), { full: true })).toEqual({ lines: ['xxxx'], consumed: 4 });
+    expect(splitComplete(Buffer.from('a\nlast'), { final: true })).toEqual({
+      lines: ['a', 'last'],
+      consumed: 6,
+    });
+    expect(splitComplete(Buffer.from('xxxx'), { full: true })).toEqual({
+      lines: ['xxxx'],
+      consumed: 4,
+    });
   });
   it('never splits a multi-byte character at a line end', () => {
     const s = splitComplete(Buffer.from('héllo\nwörld\n'));
@@ -40,7 +46,11 @@ describe('offset tailing', () => {
       const chunk = await ch.readFrom(src, live.offset, max);
       if (!chunk || chunk.length === 0) return;
       const s = splitComplete(chunk, { full: chunk.length === max });
-      live = { offset: live.offset + s.consumed, mirrorBytes: live.mirrorBytes + mirror.append(s.lines), lines: live.lines + s.lines.length };
+      live = {
+        offset: live.offset + s.consumed,
+        mirrorBytes: live.mirrorBytes + mirror.append(s.lines),
+        lines: live.lines + s.lines.length,
+      };
     };
     for (let i = 0; i < 300; i++) {
       // Write a line in up to three pieces, with reads landing between the pieces.
@@ -60,7 +70,8 @@ describe('offset tailing', () => {
       } else if (i % 10 === 0) saved = { ...live };
     }
     fs.appendFileSync(src, pending);
-    for (let guard = 0; live.offset < fs.statSync(src).size && guard < 10_000; guard++) await step(64);
+    for (let guard = 0; live.offset < fs.statSync(src).size && guard < 10_000; guard++)
+      await step(64);
     expect(fs.readFileSync(mirror.file, 'utf8')).toBe(fs.readFileSync(src, 'utf8'));
     expect(live.lines).toBe(300);
     expect(fs.readFileSync(mirror.file, 'utf8').split('\n').filter(Boolean)).toEqual(expected);

@@ -16,7 +16,10 @@ export interface Split {
  * newline is complete too. `full`: the chunk hit the read limit; a line longer than the limit is
  * then taken as it is rather than stalling the tail forever.
  */
-export function splitComplete(chunk: Buffer, opts: { final?: boolean; full?: boolean } = {}): Split {
+export function splitComplete(
+  chunk: Buffer,
+  opts: { final?: boolean; full?: boolean } = {},
+): Split {
   let end = chunk.lastIndexOf(0x0a);
   if (end < 0 && chunk.length > 0 && (opts.final || opts.full)) end = chunk.length - 1;
   else if (end >= 0 && opts.final && end < chunk.length - 1) end = chunk.length - 1;
@@ -55,7 +58,11 @@ export class Mirror {
 }
 
 /** Read a local file from an offset, returning complete lines and the new offset. */
-export function readLinesFrom(file: string, offset: number, max = 4 * 1024 * 1024): { lines: string[]; offset: number } {
+export function readLinesFrom(
+  file: string,
+  offset: number,
+  max = 4 * 1024 * 1024,
+): { lines: string[]; offset: number } {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');

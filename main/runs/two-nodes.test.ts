@@ -11,16 +11,23 @@ import { makeSshWorld, type SshWorld } from '../testing/sshd';
 import type { RunRecord } from './record';
 
 const shared = path.resolve(repoRoot, '..', 'shared', 'examples', 'two-nodes.yaml');
-const TWO_NODES_YAML = fs.existsSync(shared) ? shared : path.join(repoRoot, 'resources', 'fixtures', 'configs', 'two-nodes.yaml');
+const TWO_NODES_YAML = fs.existsSync(shared)
+  ? shared
+  : path.join(repoRoot, 'resources', 'fixtures', 'configs', 'two-nodes.yaml');
 
 let world: SshWorld;
 let two: TwoNodes;
 let env: Record<string, string>;
 
-const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+const lines = (file: string) =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 const nodeRunDir = (i: number, id: string) => path.join(two.nodes[i].workdir, 'runs', id);
-const record = (id: string): RunRecord => JSON.parse(fs.readFileSync(path.join(env.SPINDLE_HOME, 'runs', id, 'run.json'), 'utf8'));
-const runIds = () => (fs.existsSync(path.join(env.SPINDLE_HOME, 'runs')) ? fs.readdirSync(path.join(env.SPINDLE_HOME, 'runs')) : []);
+const record = (id: string): RunRecord =>
+  JSON.parse(fs.readFileSync(path.join(env.SPINDLE_HOME, 'runs', id, 'run.json'), 'utf8'));
+const runIds = () =>
+  fs.existsSync(path.join(env.SPINDLE_HOME, 'runs'))
+    ? fs.readdirSync(path.join(env.SPINDLE_HOME, 'runs'))
+    : [];
 
 /** two-nodes.yaml with other training steps (kills and restarts need a run that lasts). */
 function variant(steps: number): string {
@@ -41,7 +48,19 @@ beforeAll(async () => {
   env = { ...world.env, SPINDLE_STOP_GRACE_S: '5', OMP_NUM_THREADS: '1' };
   for (const n of two.nodes) {
     world.trust(n.sshd);
-    const r = await runCli(['nodes', 'add', n.name, `root@127.0.0.1:${n.sshd.port}`, '--identity', world.clientKey, '--workdir', n.workdir], env);
+    const r = await runCli(
+      [
+        'nodes',
+        'add',
+        n.name,
+        `root@127.0.0.1:${n.sshd.port}`,
+        '--identity',
+        world.clientKey,
+        '--workdir',
+        n.workdir,
+      ],
+      env,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   }
@@ -53,13 +72,15 @@ afterAll(async () => {
 });
 
 describe('two nodes over SSH', () => {
-  it('dry run prints every node\'s command and environment and starts nothing', async () => {
+  it("dry run prints every node's command and environment and starts nothing", async () => {
     const r = await runCli(['launch', TWO_NODES_YAML, '--dry-run'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^run tiny-two-nodes-\S+ \(ssh\), rendezvous 10\.77\.0\.1:\d+$/m);
     for (const [i, n] of two.nodes.entries()) {
       expect(r.stdout).toContain(`node ${i}: ${n.name} (127.0.0.1)`);
-      expect(r.stdout).toContain(`--nnodes 2 --node_rank ${i} --nproc_per_node 2 --master_addr 10.77.0.1`);
+      expect(r.stdout).toContain(
+        `--nnodes 2 --node_rank ${i} --nproc_per_node 2 --master_addr 10.77.0.1`,
+      );
       expect(r.stdout).toContain(`  run dir: ${n.workdir}/runs/`);
     }
     expect(r.stdout.match(/^ {4}GLOO_SOCKET_IFNAME=eth0$/gm)).toHaveLength(2);
@@ -72,7 +93,11 @@ describe('two nodes over SSH', () => {
   it('trains across both nodes: events arrive, loss falls, the run succeeds (surviving dropped connections)', async () => {
     const cli = startCli(['launch', TWO_NODES_YAML], env);
     // Cut the SSH connections twice while it trains: the watcher redials and resumes by offset.
-    const id = await waitFor('the run to start', () => /started (\S+)/.exec(cli.stderr())?.[1], 120_000);
+    const id = await waitFor(
+      'the run to start',
+      () => /started (\S+)/.exec(cli.stderr())?.[1],
+      120_000,
+    );
     const mirror = path.join(env.SPINDLE_HOME, 'runs', id, 'events.jsonl');
     await waitFor('a few events', () => lines(mirror).length >= 3, 120_000);
     for (const n of two.nodes) n.dropConnections();
@@ -86,14 +111,31 @@ describe('two nodes over SSH', () => {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.3);
     // Both nodes trained: 2 processes each, rank logs on each node's own disk.
-    expect(fs.readdirSync(path.join(nodeRunDir(0, id), 'logs')).filter((f) => f.startsWith('rank-')).sort()).toEqual(['rank-0.log', 'rank-1.log']);
-    expect(fs.readdirSync(path.join(nodeRunDir(1, id), 'logs')).filter((f) => f.startsWith('rank-')).sort()).toEqual(['rank-2.log', 'rank-3.log']);
+    expect(
+      fs
+        .readdirSync(path.join(nodeRunDir(0, id), 'logs'))
+        .filter((f) => f.startsWith('rank-'))
+        .sort(),
+    ).toEqual(['rank-0.log', 'rank-1.log']);
+    expect(
+      fs
+        .readdirSync(path.join(nodeRunDir(1, id), 'logs'))
+        .filter((f) => f.startsWith('rank-'))
+        .sort(),
+    ).toEqual(['rank-2.log', 'rank-3.log']);
     const start = JSON.parse(lines(path.join(nodeRunDir(0, id), 'events.jsonl'))[0]);
     expect(start).toMatchObject({ type: 'run_start', world: 4, nodes: 2 });
     // The local mirror is byte for byte the node's file: nothing lost or doubled by the drops.
-    expect(fs.readFileSync(mirror, 'utf8')).toBe(fs.readFileSync(path.join(nodeRunDir(0, id), 'events.jsonl'), 'utf8'));
+    expect(fs.readFileSync(mirror, 'utf8')).toBe(
+      fs.readFileSync(path.join(nodeRunDir(0, id), 'events.jsonl'), 'utf8'),
+    );
     const rec = record(id);
-    expect(rec.summary).toMatchObject({ status: 'succeeded', lastStep: 20, totalSteps: 20, error: null });
+    expect(rec.summary).toMatchObject({
+      status: 'succeeded',
+      lastStep: 20,
+      totalSteps: 20,
+      error: null,
+    });
     // NCCL/Gloo interfaces came from the route between the namespaces.
     expect(rec.plan.masterAddr).toBe('10.77.0.1');
     expect(rec.plan.nodes.map((n) => n.env.GLOO_SOCKET_IFNAME)).toEqual(['eth0', 'eth0']);
@@ -105,8 +147,18 @@ describe('two nodes over SSH', () => {
   it('a node whose processes are killed fails the run within 30 s, with its error, and nothing is left on either node', async () => {
     const cfg = variant(400);
     const cli = startCli(['launch', cfg], env);
-    const id = await waitFor('the run to start', () => /started (\S+)/.exec(cli.stderr())?.[1], 120_000);
-    await waitFor('training steps', () => lines(path.join(nodeRunDir(0, id), 'events.jsonl')).filter((l) => l.includes('"step"')).length >= 2, 120_000);
+    const id = await waitFor(
+      'the run to start',
+      () => /started (\S+)/.exec(cli.stderr())?.[1],
+      120_000,
+    );
+    await waitFor(
+      'training steps',
+      () =>
+        lines(path.join(nodeRunDir(0, id), 'events.jsonl')).filter((l) => l.includes('"step"'))
+          .length >= 2,
+      120_000,
+    );
     const pgid = Number(fs.readFileSync(path.join(nodeRunDir(1, id), 'pid'), 'utf8'));
     expect(pgid).toBeGreaterThan(1);
     const killedAt = Date.now();
@@ -117,7 +169,9 @@ describe('two nodes over SSH', () => {
     expect(took).toBeLessThan(30_000);
     const rec = record(id);
     expect(rec.summary.status).toBe('failed');
-    expect(rec.summary.error).toMatch(/^node-b( \(rank \d\))?: its training processes ended without an exit status/);
+    expect(rec.summary.error).toMatch(
+      /^node-b( \(rank \d\))?: its training processes ended without an exit status/,
+    );
     expect(r.stderr).toContain(`${id}: failed`);
     expect(r.stderr).toContain('node-b');
     expect(processesMentioning(id)).toEqual([]);
@@ -126,14 +180,22 @@ describe('two nodes over SSH', () => {
   it('reattaches after the host process is killed and catches up: final event count equals the node file', async () => {
     const cfg = variant(40);
     const cli = startCli(['launch', cfg], env);
-    const id = await waitFor('the run to start', () => /started (\S+)/.exec(cli.stderr())?.[1], 120_000);
+    const id = await waitFor(
+      'the run to start',
+      () => /started (\S+)/.exec(cli.stderr())?.[1],
+      120_000,
+    );
     const mirror = path.join(env.SPINDLE_HOME, 'runs', id, 'events.jsonl');
     await waitFor('a few events', () => lines(mirror).length >= 3, 120_000);
     cli.child.kill('SIGKILL');
     await cli.exited;
     const seenBefore = lines(mirror).length;
     // The run goes on without a host.
-    await waitFor('the run to advance unobserved', () => lines(path.join(nodeRunDir(0, id), 'events.jsonl')).length > seenBefore + 3, 120_000);
+    await waitFor(
+      'the run to advance unobserved',
+      () => lines(path.join(nodeRunDir(0, id), 'events.jsonl')).length > seenBefore + 3,
+      120_000,
+    );
     const attach = await runCli(['runs', 'attach', id], env, 180_000);
     expect(attach.code, attach.stderr).toBe(0);
     const nodeEvents = fs.readFileSync(path.join(nodeRunDir(0, id), 'events.jsonl'), 'utf8');
@@ -161,14 +223,26 @@ describe('two nodes over SSH', () => {
     expect(known).toContain(old.base64);
     expect(known).not.toContain(a.sshd.hostKey().base64);
     // Put the new key on file for what follows, as a user who checked it would.
-    fs.writeFileSync(world.knownHosts, known.split('\n').filter((l) => !l.includes(old.base64)).join('\n'));
+    fs.writeFileSync(
+      world.knownHosts,
+      known
+        .split('\n')
+        .filter((l) => !l.includes(old.base64))
+        .join('\n'),
+    );
     world.trust(a.sshd);
   }, 120_000);
 
   it('refuses an unknown host key when no one can be asked (no stdin), showing the fingerprint', async () => {
     const b = two.nodes[1];
     const known = fs.readFileSync(world.knownHosts, 'utf8');
-    fs.writeFileSync(world.knownHosts, known.split('\n').filter((l) => !l.includes(b.sshd.hostKey().base64)).join('\n'));
+    fs.writeFileSync(
+      world.knownHosts,
+      known
+        .split('\n')
+        .filter((l) => !l.includes(b.sshd.hostKey().base64))
+        .join('\n'),
+    );
     const before = runIds();
     const r = await runCli(['launch', TWO_NODES_YAML], env);
     expect(r.code).toBe(1);

@@ -35,15 +35,22 @@ const alive = (pg: number) =>
   });
 
 /** A detached process group that looks like a node's run: pid file, logs, events; `trapTerm` ignores TERM. */
-async function fakeNodeRun(runDir: string, opts: { ignoreTerm?: boolean; events?: string[] } = {}): Promise<number> {
+async function fakeNodeRun(
+  runDir: string,
+  opts: { ignoreTerm?: boolean; events?: string[] } = {},
+): Promise<number> {
   fs.mkdirSync(path.join(runDir, 'logs'), { recursive: true });
-  if (opts.events) fs.writeFileSync(path.join(runDir, 'events.jsonl'), opts.events.join('\n') + '\n');
+  if (opts.events)
+    fs.writeFileSync(path.join(runDir, 'events.jsonl'), opts.events.join('\n') + '\n');
   fs.writeFileSync(path.join(runDir, 'logs', 'rank-0.log'), 'rank 0 working\n');
   const inner = `${opts.ignoreTerm ? "trap '' TERM" : 'trap : TERM'}; echo $$ > pid.tmp && mv pid.tmp pid; sleep 1000 > logs/node-0.log 2>&1; echo $? > exit_code.tmp && mv exit_code.tmp exit_code`;
   fs.writeFileSync(path.join(runDir, 'run.sh'), inner + '\n');
-  await new LocalChannel().exec(`cd '${runDir}' && setsid sh run.sh < /dev/null > /dev/null 2>&1 &`);
+  await new LocalChannel().exec(
+    `cd '${runDir}' && setsid sh run.sh < /dev/null > /dev/null 2>&1 &`,
+  );
   const pidFile = path.join(runDir, 'pid');
-  for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++)
+    await new Promise((r) => setTimeout(r, 50));
   const pg = Number(fs.readFileSync(pidFile, 'utf8'));
   groups.push(pg);
   return pg;
@@ -52,18 +59,54 @@ async function fakeNodeRun(runDir: string, opts: { ignoreTerm?: boolean; events?
 function record(id: string, nodes: RunNodeRecord[]): RunRecord {
   return {
     version: 1,
-    summary: { id, name: id, target: 'test', status: 'running', startedAt: Date.now(), endedAt: null, lastStep: null, lastLoss: null, totalSteps: 10, error: null, configYaml: '' },
+    summary: {
+      id,
+      name: id,
+      target: 'test',
+      status: 'running',
+      startedAt: Date.now(),
+      endedAt: null,
+      lastStep: null,
+      lastLoss: null,
+      totalSteps: 10,
+      error: null,
+      configYaml: '',
+    },
     target: 'ssh',
     nodes,
-    plan: { runId: id, target: 'ssh', masterAddr: '127.0.0.1', masterPort: 1, nodes: [], normalizedConfig: {}, warnings: [] },
+    plan: {
+      runId: id,
+      target: 'ssh',
+      masterAddr: '127.0.0.1',
+      masterPort: 1,
+      nodes: [],
+      normalizedConfig: {},
+      warnings: [],
+    },
     tails: {},
-    nodeState: Object.fromEntries(nodes.map((n) => [n.nodeRank, { alive: true, exitCode: null, lastSeen: Date.now(), ended: false }])),
+    nodeState: Object.fromEntries(
+      nodes.map((n) => [
+        n.nodeRank,
+        { alive: true, exitCode: null, lastSeen: Date.now(), ended: false },
+      ]),
+    ),
     runEnd: null,
     stopRequested: false,
   };
 }
 
-const STEP = JSON.stringify({ v: 1, t: 1, type: 'step', step: 3, loss: 2.5, lr: 0.001, grad_norm: 1, tokens: 100, tokens_per_s: 10, elapsed_s: 1 });
+const STEP = JSON.stringify({
+  v: 1,
+  t: 1,
+  type: 'step',
+  step: 3,
+  loss: 2.5,
+  lr: 0.001,
+  grad_norm: 1,
+  tokens: 100,
+  tokens_per_s: 10,
+  elapsed_s: 1,
+});
 
 describe('run watcher', () => {
   it('fails the run when a node stays unreachable, stopping the others', async () => {
@@ -90,13 +133,17 @@ describe('run watcher', () => {
     w.start();
     const s = await w.done;
     expect(s.status).toBe('failed');
-    expect(s.error).toMatch(/^node-b: unreachable for \d+ s \(connect ECONNREFUSED 10\.0\.0\.2:22\)/);
+    expect(s.error).toMatch(
+      /^node-b: unreachable for \d+ s \(connect ECONNREFUSED 10\.0\.0\.2:22\)/,
+    );
     // Redialled with backoff (1 s, 2 s, …), not hammered every poll.
     expect(dials).toBeGreaterThanOrEqual(2);
     expect(dials).toBeLessThanOrEqual(7);
     expect(alive(pg)).toBe(false);
     expect(s.lastStep).toBe(3);
-    expect(JSON.parse(fs.readFileSync(store.recordFile('r1'), 'utf8')).summary.status).toBe('failed');
+    expect(JSON.parse(fs.readFileSync(store.recordFile('r1'), 'utf8')).summary.status).toBe(
+      'failed',
+    );
   }, 30_000);
 
   it('stops with TERM, and with KILL after the grace period when TERM is ignored', async () => {
@@ -108,7 +155,13 @@ describe('run watcher', () => {
       { nodeRank: 0, name: 'polite', spec: null, runDir: polite, ranks: [0] },
       { nodeRank: 1, name: 'stubborn', spec: null, runDir: stubborn, ranks: [1] },
     ]);
-    const w = new RunWatcher(rec, { store, channel: async () => new LocalChannel(), onChange: () => undefined, pollMs: 200, graceMs: 1500 });
+    const w = new RunWatcher(rec, {
+      store,
+      channel: async () => new LocalChannel(),
+      onChange: () => undefined,
+      pollMs: 200,
+      graceMs: 1500,
+    });
     w.start();
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
@@ -120,7 +173,9 @@ describe('run watcher', () => {
     // The polite group's shell outlived TERM long enough to record sleep's status.
     expect(fs.readFileSync(path.join(polite, 'exit_code'), 'utf8').trim()).toBe('143');
     // Logs were mirrored by node and file.
-    expect(fs.readFileSync(store.logMirror('r2', 0, 'logs/rank-0.log'), 'utf8')).toBe('rank 0 working\n');
+    expect(fs.readFileSync(store.logMirror('r2', 0, 'logs/rank-0.log'), 'utf8')).toBe(
+      'rank 0 working\n',
+    );
   }, 30_000);
 
   it('a status answer cut short by a dropped connection is retried, not read as dead processes', async () => {
@@ -141,7 +196,14 @@ describe('run watcher', () => {
         },
       });
     };
-    const w = new RunWatcher(rec, { store, channel, onChange: () => undefined, pollMs: 100, graceMs: 1000, unreachableMs: 20_000 });
+    const w = new RunWatcher(rec, {
+      store,
+      channel,
+      onChange: () => undefined,
+      pollMs: 100,
+      graceMs: 1000,
+      unreachableMs: 20_000,
+    });
     w.start();
     for (let i = 0; i < 100 && cuts > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(cuts).toBe(0);

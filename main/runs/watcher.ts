@@ -4,11 +4,25 @@
 // exit, processes gone without an exit status, unreachable too long) the others are stopped and
 // the run is marked failed with the failing rank's last lines. Stop: TERM to every node's process
 // group, KILL after a grace period, then a check that nothing is left.
-import { describeNodeFailure, leftoverScript, parseStatus, posixJoin, RUN_FILES, signalScript, statusScript } from '../../app/launch';
+import {
+  describeNodeFailure,
+  leftoverScript,
+  parseStatus,
+  posixJoin,
+  RUN_FILES,
+  signalScript,
+  statusScript,
+} from '../../app/launch';
 import { parseEventLine } from '../../app/metrics/events';
 import type { RunSummary } from '../../app/protocol/runs';
 import type { NodeChannel } from '../ssh/connection';
-import { FINAL_STATUSES, type RunNodeRecord, type RunRecord, type RunStore, type TailState } from './record';
+import {
+  FINAL_STATUSES,
+  type RunNodeRecord,
+  type RunRecord,
+  type RunStore,
+  type TailState,
+} from './record';
 import { lastLinesOf, Mirror, splitComplete } from './tail';
 import fs from 'node:fs';
 
@@ -29,14 +43,21 @@ const READ_MAX = 1024 * 1024;
 
 /** Files a node's watcher tails, relative to the run dir. */
 export function tailedFiles(node: RunNodeRecord): string[] {
-  return [...(node.nodeRank === 0 ? [RUN_FILES.events] : []), RUN_FILES.nodeLog(node.nodeRank), ...node.ranks.map((r) => RUN_FILES.rankLog(r))];
+  return [
+    ...(node.nodeRank === 0 ? [RUN_FILES.events] : []),
+    RUN_FILES.nodeLog(node.nodeRank),
+    ...node.ranks.map((r) => RUN_FILES.rankLog(r)),
+  ];
 }
 
 export class RunWatcher {
   private rec: RunRecord;
   private disposed = false;
   private timer: NodeJS.Timeout | null = null;
-  private backoff = new Map<number, { until: number; delay: number; fresh: boolean; error: string }>();
+  private backoff = new Map<
+    number,
+    { until: number; delay: number; fresh: boolean; error: string }
+  >();
   private lastSaved = '';
   private cycling: Promise<void> | null = null;
   private resolveDone!: (s: RunSummary) => void;
@@ -84,7 +105,8 @@ export class RunWatcher {
         })
         .finally(() => {
           this.cycling = null;
-          if (!FINAL_STATUSES.has(this.rec.summary.status) || this.rec.summary.endedAt === null) this.schedule(this.pollMs);
+          if (!FINAL_STATUSES.has(this.rec.summary.status) || this.rec.summary.endedAt === null)
+            this.schedule(this.pollMs);
         });
     }, ms);
   }
@@ -109,7 +131,11 @@ export class RunWatcher {
   }
 
   private mirror(node: RunNodeRecord, file: string): Mirror {
-    return new Mirror(file === RUN_FILES.events ? this.opts.store.eventsMirror(this.rec.summary.id) : this.opts.store.logMirror(this.rec.summary.id, node.nodeRank, file));
+    return new Mirror(
+      file === RUN_FILES.events
+        ? this.opts.store.eventsMirror(this.rec.summary.id)
+        : this.opts.store.logMirror(this.rec.summary.id, node.nodeRank, file),
+    );
   }
 
   private save() {
@@ -149,14 +175,23 @@ export class RunWatcher {
   private async pollNode(node: RunNodeRecord): Promise<boolean> {
     const b = this.backoff.get(node.nodeRank);
     if (b && Date.now() < b.until) return false;
-    const state = (this.rec.nodeState[node.nodeRank] ??= { alive: true, exitCode: null, lastSeen: Date.now(), ended: false });
+    const state = (this.rec.nodeState[node.nodeRank] ??= {
+      alive: true,
+      exitCode: null,
+      lastSeen: Date.now(),
+      ended: false,
+    });
     try {
       const ch = await this.channelFor(node);
       const files = tailedFiles(node);
-      const res = await ch.exec('sh -s', { stdin: statusScript(node.runDir, files), timeoutMs: 30_000 });
+      const res = await ch.exec('sh -s', {
+        stdin: statusScript(node.runDir, files),
+        timeoutMs: 30_000,
+      });
       const st = parseStatus(res.stdout);
       // A status cut short (the connection dropped mid-answer) is a poll error, not a verdict.
-      if (res.code !== 0 || !st.complete) throw new Error(`status check cut short (exit ${res.code ?? res.signal ?? 'none'})`);
+      if (res.code !== 0 || !st.complete)
+        throw new Error(`status check cut short (exit ${res.code ?? res.signal ?? 'none'})`);
       state.lastSeen = Date.now();
       state.alive = st.alive;
       state.exitCode = st.exitCode;
@@ -169,7 +204,10 @@ export class RunWatcher {
         while (t.offset < size) {
           const chunk = await ch.readFrom(posixJoin(node.runDir, f), t.offset, READ_MAX);
           if (!chunk || chunk.length === 0) break;
-          const split = splitComplete(chunk, { final: state.ended && t.offset + chunk.length >= size, full: chunk.length === READ_MAX });
+          const split = splitComplete(chunk, {
+            final: state.ended && t.offset + chunk.length >= size,
+            full: chunk.length === READ_MAX,
+          });
           if (split.consumed === 0) break;
           const bytes = mirror.append(split.lines);
           t.offset += split.consumed;
@@ -183,14 +221,25 @@ export class RunWatcher {
     } catch (e) {
       const prev = this.backoff.get(node.nodeRank);
       const delay = Math.min(prev ? prev.delay * 2 : 1000, 10_000);
-      this.backoff.set(node.nodeRank, { until: Date.now() + delay, delay, fresh: true, error: (e as Error).message });
+      this.backoff.set(node.nodeRank, {
+        until: Date.now() + delay,
+        delay,
+        fresh: true,
+        error: (e as Error).message,
+      });
       return false;
     }
   }
 
   private nodeText(node: RunNodeRecord): { nodeLog: string; rankLogs: Map<number, string> } {
-    const read = (f: string) => lastLinesOf(this.opts.store.logMirror(this.rec.summary.id, node.nodeRank, f), 200).lines.join('\n');
-    return { nodeLog: read(RUN_FILES.nodeLog(node.nodeRank)), rankLogs: new Map(node.ranks.map((r) => [r, read(RUN_FILES.rankLog(r))])) };
+    const read = (f: string) =>
+      lastLinesOf(this.opts.store.logMirror(this.rec.summary.id, node.nodeRank, f), 200).lines.join(
+        '\n',
+      );
+    return {
+      nodeLog: read(RUN_FILES.nodeLog(node.nodeRank)),
+      rankLogs: new Map(node.ranks.map((r) => [r, read(RUN_FILES.rankLog(r))])),
+    };
   }
 
   private async cycle() {
@@ -219,11 +268,17 @@ export class RunWatcher {
       const st = this.rec.nodeState[n.nodeRank];
       return st?.ended && st.exitCode !== 0;
     });
-    const unreachable = this.rec.nodes.filter((n) => now - (this.rec.nodeState[n.nodeRank]?.lastSeen ?? now) > this.unreachableMs);
+    const unreachable = this.rec.nodes.filter(
+      (n) => now - (this.rec.nodeState[n.nodeRank]?.lastSeen ?? now) > this.unreachableMs,
+    );
     if (failed.length > 0 || unreachable.length > 0) {
       // A node whose processes vanished (killed) is the likelier cause than one whose collective
       // then failed; among equals the lowest node rank.
-      failed.sort((a, b) => Number(this.rec.nodeState[a.nodeRank].exitCode !== null) - Number(this.rec.nodeState[b.nodeRank].exitCode !== null) || a.nodeRank - b.nodeRank);
+      failed.sort(
+        (a, b) =>
+          Number(this.rec.nodeState[a.nodeRank].exitCode !== null) -
+            Number(this.rec.nodeState[b.nodeRank].exitCode !== null) || a.nodeRank - b.nodeRank,
+      );
       const culprit = failed[0] ?? unreachable[0];
       const st = this.rec.nodeState[culprit.nodeRank];
       const { nodeLog, rankLogs } = this.nodeText(culprit);
@@ -231,7 +286,13 @@ export class RunWatcher {
         ? undefined
         : `unreachable for ${Math.round((now - st.lastSeen) / 1000)} s (${this.backoff.get(culprit.nodeRank)?.error ?? 'no answer'})`;
       s.status = 'failed';
-      s.error = describeNodeFailure({ node: culprit.name, exitCode: st.exitCode, nodeLog, rankLogs, ...(cause ? { cause } : {}) });
+      s.error = describeNodeFailure({
+        node: culprit.name,
+        exitCode: st.exitCode,
+        nodeLog,
+        rankLogs,
+        ...(cause ? { cause } : {}),
+      });
       this.save();
       const left = await this.terminate();
       if (left) s.error += `\n${left}`;
@@ -241,7 +302,9 @@ export class RunWatcher {
       await Promise.all(this.rec.nodes.map((n) => this.pollNode(n)));
       const end = this.rec.runEnd;
       s.status = end ?? 'failed';
-      if (!end) s.error = 'the training processes ended without reporting how the run ended (no run_end event)';
+      if (!end)
+        s.error =
+          'the training processes ended without reporting how the run ended (no run_end event)';
       return this.finish();
     }
   }
@@ -282,7 +345,9 @@ export class RunWatcher {
           const r = await ch.exec('sh -s', { stdin: leftoverScript(n.runDir), timeoutMs: 20_000 });
           if (r.stdout.trim()) problems.push(`processes left on ${n.name}:\n${r.stdout.trim()}`);
         } catch (e) {
-          problems.push(`could not check ${n.name} for leftover processes: ${(e as Error).message}`);
+          problems.push(
+            `could not check ${n.name} for leftover processes: ${(e as Error).message}`,
+          );
         }
       }),
     );

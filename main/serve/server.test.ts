@@ -12,7 +12,13 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spindle-serve-'));
   fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>t</title>');
   fs.writeFileSync(path.join(os.tmpdir(), 'spindle-secret.txt'), 'secret');
-  const services = createServices({ version: '1.2.3', door: 'serve', dataDir: dir, startedAt: 0, resourcesDir: process.cwd() });
+  const services = createServices({
+    version: '1.2.3',
+    door: 'serve',
+    dataDir: dir,
+    startedAt: 0,
+    resourcesDir: process.cwd(),
+  });
   server = await startServer({ rendererDir: dir, services });
 });
 afterAll(async () => {

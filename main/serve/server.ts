@@ -39,7 +39,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? crypto.randomBytes(24).toString('base64url');
   const root = path.resolve(opts.rendererDir);
   if (!fs.existsSync(path.join(root, 'index.html'))) {
-    throw new Error(`the studio UI is not built (${root}/index.html is missing): run npm run build`);
+    throw new Error(
+      `the studio UI is not built (${root}/index.html is missing): run npm run build`,
+    );
   }
   let port = 0;
   const csp = () => contentSecurityPolicy([`ws://${HOST}:${port}`]);
@@ -56,8 +58,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const url = new URL(req.url ?? '/', `http://${HOST}`);
     const origin = req.headers.origin;
     // The token is the gate; the Origin check also stops other local pages that learnt the port.
-    const originOk = !origin || origin === `http://${HOST}:${port}` || origin === `http://localhost:${port}`;
-    if (url.pathname !== '/ws' || !tokenMatches(url.searchParams.get('token'), token) || !originOk) {
+    const originOk =
+      !origin || origin === `http://${HOST}:${port}` || origin === `http://localhost:${port}`;
+    if (
+      url.pathname !== '/ws' ||
+      !tokenMatches(url.searchParams.get('token'), token) ||
+      !originOk
+    ) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
       return;

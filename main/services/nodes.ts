@@ -5,14 +5,17 @@ import type { HostContext } from '../host/context';
 import type { AreaServices } from '../host/router';
 import { nodeManagerFor } from '../nodes/manager';
 
-export function nodesServices(ctx: HostContext): AreaServices<typeof nodesRequests, typeof nodesStreams> {
+export function nodesServices(
+  ctx: HostContext,
+): AreaServices<typeof nodesRequests, typeof nodesStreams> {
   const nodes = nodeManagerFor(ctx);
   return {
     requests: {
       'nodes.list': () => nodes.store.list(),
       'nodes.add': ({ node, test }, call) => nodes.add(node, test, call.signal),
       'nodes.update': ({ name, node }) => {
-        if (!nodes.store.get(name)) throw new ProtocolError('not_found', `no node named ${name}`, 'name');
+        if (!nodes.store.get(name))
+          throw new ProtocolError('not_found', `no node named ${name}`, 'name');
         return nodes.store.put(node, name);
       },
       'nodes.remove': ({ name }) => ({ ok: nodes.store.remove(name) }),
@@ -28,7 +31,8 @@ export function nodesServices(ctx: HostContext): AreaServices<typeof nodesReques
             names,
             cluster,
             (e) => {
-              if (e.type === 'progress' && e.progress) emit({ type: 'progress', progress: e.progress });
+              if (e.type === 'progress' && e.progress)
+                emit({ type: 'progress', progress: e.progress });
               else if (e.type === 'result' && e.result) emit({ type: 'result', result: e.result });
               else if (e.type === 'cluster') emit({ type: 'cluster', warnings: e.warnings ?? [] });
               else if (e.type === 'done') emit({ type: 'done' });
@@ -36,7 +40,10 @@ export function nodesServices(ctx: HostContext): AreaServices<typeof nodesReques
             call.signal,
           )
           .catch((err: Error) => {
-            emit({ type: 'progress', progress: { step: 'probe', status: 'failed', detail: err.message } });
+            emit({
+              type: 'progress',
+              progress: { step: 'probe', status: 'failed', detail: err.message },
+            });
             emit({ type: 'done' });
           });
       },

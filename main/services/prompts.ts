@@ -5,12 +5,17 @@ import type { HostContext } from '../host/context';
 import type { AreaServices } from '../host/router';
 import { promptBrokerFor } from '../ssh/prompt-broker';
 
-export function promptsServices(ctx: HostContext): AreaServices<typeof promptsRequests, typeof promptsStreams> {
+export function promptsServices(
+  ctx: HostContext,
+): AreaServices<typeof promptsRequests, typeof promptsStreams> {
   const broker = promptBrokerFor(ctx);
   return {
     requests: {
       'prompts.answer': ({ id, accept, values }) => ({
-        ok: broker.answer(id, { ...(accept !== undefined ? { accept } : {}), ...(values !== undefined ? { values } : {}) }),
+        ok: broker.answer(id, {
+          ...(accept !== undefined ? { accept } : {}),
+          ...(values !== undefined ? { values } : {}),
+        }),
       }),
     },
     streams: {

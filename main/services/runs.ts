@@ -5,7 +5,9 @@ import type { HostContext } from '../host/context';
 import type { AreaServices } from '../host/router';
 import { runManagerFor } from '../runs/manager';
 
-export function runsServices(ctx: HostContext): AreaServices<typeof runsRequests, typeof runsStreams> {
+export function runsServices(
+  ctx: HostContext,
+): AreaServices<typeof runsRequests, typeof runsStreams> {
   const runs = runManagerFor(ctx);
   const known = (id: string) => {
     try {

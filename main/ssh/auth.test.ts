@@ -22,10 +22,20 @@ beforeAll(async () => {
   server = new Server({ hostKeys: [keys.private] }, (client: ServerConnection) => {
     client.on('authentication', (ctx) => {
       seen.push(`${ctx.username}:${ctx.method}`);
-      if (ctx.username === 'pw' && ctx.method === 'password' && ctx.password === 'open sesame') return ctx.accept();
+      if (ctx.username === 'pw' && ctx.method === 'password' && ctx.password === 'open sesame')
+        return ctx.accept();
       if (ctx.username === 'kbd' && ctx.method === 'keyboard-interactive') {
-        return ctx.prompt([{ prompt: 'Password: ', echo: false }, { prompt: 'Code: ', echo: true }], 'Two steps', 'Answer both', (answers) =>
-          answers[0] === 'open sesame' && answers[1] === '424242' ? ctx.accept() : ctx.reject(['keyboard-interactive']),
+        return ctx.prompt(
+          [
+            { prompt: 'Password: ', echo: false },
+            { prompt: 'Code: ', echo: true },
+          ],
+          'Two steps',
+          'Answer both',
+          (answers) =>
+            answers[0] === 'open sesame' && answers[1] === '424242'
+              ? ctx.accept()
+              : ctx.reject(['keyboard-interactive']),
         );
       }
       ctx.reject([ctx.username === 'kbd' ? 'keyboard-interactive' : 'password']);
@@ -56,25 +66,45 @@ function asker(answer: (q: Question) => Answer): Asker & { asked: Question[] } {
   return { asked, ask: async (q) => (asked.push(q), answer(q)), tell: () => undefined };
 }
 
-const hop = (user: string) => ({ label: 'box', host: '127.0.0.1', port, user, identityFiles: [path.join(dir, 'no-such-key')] });
+const hop = (user: string) => ({
+  label: 'box',
+  host: '127.0.0.1',
+  port,
+  user,
+  identityFiles: [path.join(dir, 'no-such-key')],
+});
 
 describe('password and keyboard-interactive', () => {
   it('asks for a password only when the server wants one, retrying a wrong one', async () => {
     let n = 0;
     const a = asker(() => ({ values: [n++ === 0 ? 'wrong' : 'open sesame'] }));
-    const conn = await connectChain([hop('pw')], { knownHostsFile: knownHosts, asker: a, agent: null });
+    const conn = await connectChain([hop('pw')], {
+      knownHostsFile: knownHosts,
+      asker: a,
+      agent: null,
+    });
     expect(a.asked).toEqual([
       { kind: 'password', node: 'box', user: 'pw' },
       { kind: 'password', node: 'box', user: 'pw' },
     ]);
     expect((await conn.exec('hostname')).stdout).toBe('ran hostname\n');
     conn.close();
-    expect(seen.filter((s) => s.startsWith('pw:'))).toEqual(['pw:none', 'pw:password', 'pw:password']);
+    expect(seen.filter((s) => s.startsWith('pw:'))).toEqual([
+      'pw:none',
+      'pw:password',
+      'pw:password',
+    ]);
   });
 
   it('passes keyboard-interactive prompts through, with their echo flags', async () => {
-    const a = asker((q) => (q.kind === 'keyboard-interactive' ? { values: ['open sesame', '424242'] } : {}));
-    const conn = await connectChain([hop('kbd')], { knownHostsFile: knownHosts, asker: a, agent: null });
+    const a = asker((q) =>
+      q.kind === 'keyboard-interactive' ? { values: ['open sesame', '424242'] } : {},
+    );
+    const conn = await connectChain([hop('kbd')], {
+      knownHostsFile: knownHosts,
+      asker: a,
+      agent: null,
+    });
     expect(a.asked).toEqual([
       {
         kind: 'keyboard-interactive',
@@ -92,7 +122,11 @@ describe('password and keyboard-interactive', () => {
 
   it('gives up cleanly when nobody answers', async () => {
     const a: Asker = { ask: () => Promise.reject(new Error('nobody')), tell: () => undefined };
-    const err = await connectChain([hop('pw')], { knownHostsFile: knownHosts, asker: a, agent: null }).catch((e) => e);
+    const err = await connectChain([hop('pw')], {
+      knownHostsFile: knownHosts,
+      asker: a,
+      agent: null,
+    }).catch((e) => e);
     expect(err.kind).toBe('auth');
   });
 });

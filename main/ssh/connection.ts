@@ -39,7 +39,14 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-export type SshErrorKind = 'hostkey-changed' | 'hostkey-unknown' | 'hostkey-revoked' | 'auth' | 'network' | 'timeout' | 'closed';
+export type SshErrorKind =
+  | 'hostkey-changed'
+  | 'hostkey-unknown'
+  | 'hostkey-revoked'
+  | 'auth'
+  | 'network'
+  | 'timeout'
+  | 'closed';
 
 export class SshError extends Error {
   constructor(
@@ -51,7 +58,15 @@ export class SshError extends Error {
   }
 }
 
-const ALL_HOST_KEY_ALGOS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const ALL_HOST_KEY_ALGOS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
 
 /** Algorithms to ask for, the key types already on file first (OpenSSH does the same). */
 function hostKeyAlgorithms(knownTypes: string[]): string[] {
@@ -112,7 +127,12 @@ export interface VerifiedHostKey {
   keyBase64: string;
 }
 
-async function verifyHostKey(hop: Hop, blob: Buffer, opts: ConnectOptions, deadline: PausableDeadline): Promise<VerifiedHostKey> {
+async function verifyHostKey(
+  hop: Hop,
+  blob: Buffer,
+  opts: ConnectOptions,
+  deadline: PausableDeadline,
+): Promise<VerifiedHostKey> {
   const keyType = keyTypeOfBlob(blob);
   const b64 = blob.toString('base64');
   const fingerprint = fingerprintOfBlob(blob);
@@ -121,11 +141,19 @@ async function verifyHostKey(hop: Hop, blob: Buffer, opts: ConnectOptions, deadl
   const check = checkHostKey(readKnownHosts(opts.knownHostsFile), hop.host, hop.port, keyType, b64);
   if (check.status === 'known') return verified;
   if (check.status === 'revoked') {
-    throw new SshError('hostkey-revoked', `${hop.label} (${hostKeyName(hop.host, hop.port)}) presented a revoked ${keyType} key ${fingerprint} (${opts.knownHostsFile}:${check.entry.line}); refusing to connect`);
+    throw new SshError(
+      'hostkey-revoked',
+      `${hop.label} (${hostKeyName(hop.host, hop.port)}) presented a revoked ${keyType} key ${fingerprint} (${opts.knownHostsFile}:${check.entry.line}); refusing to connect`,
+    );
   }
   if (check.status === 'changed') {
     const knownFingerprints = check.known.map((e) => `${e.keyType} ${fingerprintOfBase64(e.key)}`);
-    opts.asker.tell({ kind: 'hostkey-changed', key, knownFingerprints, knownHostsFile: opts.knownHostsFile });
+    opts.asker.tell({
+      kind: 'hostkey-changed',
+      key,
+      knownFingerprints,
+      knownHostsFile: opts.knownHostsFile,
+    });
     throw new SshError(
       'hostkey-changed',
       [
@@ -156,10 +184,16 @@ async function verifyHostKey(hop: Hop, blob: Buffer, opts: ConnectOptions, deadl
     );
   }
   if (!answer.accept) {
-    throw new SshError('hostkey-unknown', `The host key of ${hop.label} (${hostKeyName(hop.host, hop.port)}, ${keyType} ${fingerprint}) was not trusted; not connecting.`);
+    throw new SshError(
+      'hostkey-unknown',
+      `The host key of ${hop.label} (${hostKeyName(hop.host, hop.port)}, ${keyType} ${fingerprint}) was not trusted; not connecting.`,
+    );
   }
   // Another connection may have accepted the same key while we waited.
-  if (checkHostKey(readKnownHosts(opts.knownHostsFile), hop.host, hop.port, keyType, b64).status !== 'known') {
+  if (
+    checkHostKey(readKnownHosts(opts.knownHostsFile), hop.host, hop.port, keyType, b64).status !==
+    'known'
+  ) {
     appendKnownHost(opts.knownHostsFile, hop.host, hop.port, keyType, b64);
   }
   return verified;
@@ -168,7 +202,9 @@ async function verifyHostKey(hop: Hop, blob: Buffer, opts: ConnectOptions, deadl
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 function defaultIdentityFiles(): string[] {
-  return DEFAULT_KEYS.map((k) => path.join(os.homedir(), '.ssh', k)).filter((f) => fs.existsSync(f));
+  return DEFAULT_KEYS.map((k) => path.join(os.homedir(), '.ssh', k)).filter((f) =>
+    fs.existsSync(f),
+  );
 }
 
 /** Auth attempts in order, produced lazily so passphrases and passwords are asked only when needed. */
@@ -206,7 +242,9 @@ function makeAuth(hop: Hop, opts: ConnectOptions, deadline: PausableDeadline, tr
     return null;
   }
 
-  return async (methodsLeft: AuthenticationType[] | null): Promise<Record<string, unknown> | false> => {
+  return async (
+    methodsLeft: AuthenticationType[] | null,
+  ): Promise<Record<string, unknown> | false> => {
     const allowed = (m: AuthenticationType) => methodsLeft === null || methodsLeft.includes(m);
     const username = hop.user;
     if (!agentTried) {
@@ -221,7 +259,12 @@ function makeAuth(hop: Hop, opts: ConnectOptions, deadline: PausableDeadline, tr
       const loaded = await loadKey(file);
       if (loaded) {
         tried.push(`key ${file}`);
-        return { type: 'publickey', username, key: loaded.key, ...(loaded.passphrase !== undefined ? { passphrase: loaded.passphrase } : {}) };
+        return {
+          type: 'publickey',
+          username,
+          key: loaded.key,
+          ...(loaded.passphrase !== undefined ? { passphrase: loaded.passphrase } : {}),
+        };
       }
     }
     // Nothing offered yet: a "none" attempt makes the server list the methods it accepts, so
@@ -233,9 +276,21 @@ function makeAuth(hop: Hop, opts: ConnectOptions, deadline: PausableDeadline, tr
       return {
         type: 'keyboard-interactive',
         username,
-        prompt: (name: string, instructions: string, _lang: string, prompts: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
+        prompt: (
+          name: string,
+          instructions: string,
+          _lang: string,
+          prompts: { prompt: string; echo?: boolean }[],
+          finish: (answers: string[]) => void,
+        ) => {
           if (prompts.length === 0) return finish([]);
-          ask({ kind: 'keyboard-interactive', node: hop.label, name, instructions, prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })) }).then(
+          ask({
+            kind: 'keyboard-interactive',
+            node: hop.label,
+            name,
+            instructions,
+            prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
+          }).then(
             (a) => finish(a.values ?? []),
             () => finish([]),
           );
@@ -279,13 +334,16 @@ function connectHop(
       client.destroy();
       reject(e);
     };
-    const deadline = new PausableDeadline(opts.timeoutMs ?? 20_000, () => fail(new SshError('timeout', `${where}: timed out connecting`)));
+    const deadline = new PausableDeadline(opts.timeoutMs ?? 20_000, () =>
+      fail(new SshError('timeout', `${where}: timed out connecting`)),
+    );
     const onAbort = () => fail(new SshError('closed', `${where}: cancelled`));
     opts.signal?.addEventListener('abort', onAbort);
     const next = makeAuth(hop, opts, deadline, tried);
     client.on('ready', () => {
       if (settled) return;
-      if (!hostKey) return fail(new SshError('network', `${where}: ready before its host key was verified`));
+      if (!hostKey)
+        return fail(new SshError('network', `${where}: ready before its host key was verified`));
       settled = true;
       deadline.clear();
       opts.signal?.removeEventListener('abort', onAbort);
@@ -294,12 +352,24 @@ function connectHop(
     client.on('error', (e: Error & { level?: string; code?: string }) => {
       if (failure) return fail(failure);
       if (e.level === 'client-authentication') {
-        return fail(new SshError('auth', `${where}: permission denied${tried.length ? ` (tried ${tried.join(', ')})` : ' (no key, agent or password to offer)'}`));
+        return fail(
+          new SshError(
+            'auth',
+            `${where}: permission denied${tried.length ? ` (tried ${tried.join(', ')})` : ' (no key, agent or password to offer)'}`,
+          ),
+        );
       }
       if (e.level === 'client-timeout') return fail(new SshError('timeout', `${where}: timed out`));
-      fail(new SshError('network', `${where}: ${e.code === 'ECONNREFUSED' ? 'connection refused' : e.message}`));
+      fail(
+        new SshError(
+          'network',
+          `${where}: ${e.code === 'ECONNREFUSED' ? 'connection refused' : e.message}`,
+        ),
+      );
     });
-    client.on('close', () => fail(failure ?? new SshError('closed', `${where}: connection closed during setup`)));
+    client.on('close', () =>
+      fail(failure ?? new SshError('closed', `${where}: connection closed during setup`)),
+    );
     const knownTypes = knownKeyTypes(readKnownHosts(opts.knownHostsFile), hop.host, hop.port);
     client.connect({
       host: hop.host,
@@ -359,7 +429,11 @@ export interface NodeChannel {
   readFrom(file: string, offset: number, max: number): Promise<Buffer | null>;
   /** Write via a temp file and rename: a reader never sees half a file. */
   writeFileAtomic(file: string, data: string | Buffer): Promise<void>;
-  upload(localFile: string, remoteFile: string, onProgress?: (done: number, total: number) => void): Promise<void>;
+  upload(
+    localFile: string,
+    remoteFile: string,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<void>;
   readonly closed: boolean;
   onClose(cb: () => void): void;
   close(): void;
@@ -389,7 +463,9 @@ class HostKeyWitness {
     const stamp = this.fileStamp();
     if (stamp !== null && stamp === this.stamp) return true;
     const entries = readKnownHosts(this.file);
-    const ok = this.keys.every((k) => checkHostKey(entries, k.host, k.port, k.keyType, k.keyBase64).status === 'known');
+    const ok = this.keys.every(
+      (k) => checkHostKey(entries, k.host, k.port, k.keyType, k.keyBase64).status === 'known',
+    );
     this.stamp = ok ? stamp : null;
     return ok;
   }
@@ -465,7 +541,14 @@ export class SshConnection implements NodeChannel {
           code = c;
           signal = s ?? null;
         });
-        stream.on('close', () => resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errs).toString('utf8') }));
+        stream.on('close', () =>
+          resolve({
+            code,
+            signal,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(errs).toString('utf8'),
+          }),
+        );
         if (opts.stdin !== undefined) stream.end(opts.stdin);
         else stream.end();
       });
@@ -481,7 +564,9 @@ export class SshConnection implements NodeChannel {
       timer = setTimeout(() => {
         // A hung channel usually means a dead link: drop the connection so it is redialled.
         this.close();
-        reject(new SshError('timeout', `${this.label}: command timed out after ${opts.timeoutMs} ms`));
+        reject(
+          new SshError('timeout', `${this.label}: command timed out after ${opts.timeoutMs} ms`),
+        );
       }, opts.timeoutMs);
     });
     return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
@@ -491,7 +576,9 @@ export class SshConnection implements NodeChannel {
   shell(opts: { term: string; cols: number; rows: number }): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(new SshError('closed', `${this.label}: connection closed`));
-      this.client.shell({ term: opts.term, cols: opts.cols, rows: opts.rows }, (err, ch) => (err ? reject(new SshError('closed', `${this.label}: ${err.message}`)) : resolve(ch)));
+      this.client.shell({ term: opts.term, cols: opts.cols, rows: opts.rows }, (err, ch) =>
+        err ? reject(new SshError('closed', `${this.label}: ${err.message}`)) : resolve(ch),
+      );
     });
   }
 
@@ -508,7 +595,9 @@ export class SshConnection implements NodeChannel {
   async readFrom(file: string, offset: number, max: number): Promise<Buffer | null> {
     const sftp = await this.sftp();
     const handle = await new Promise<Buffer | null>((resolve, reject) =>
-      sftp.open(file, 'r', (err, h) => (err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h))),
+      sftp.open(file, 'r', (err, h) =>
+        err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h),
+      ),
     );
     if (!handle) return null;
     try {
@@ -540,14 +629,27 @@ export class SshConnection implements NodeChannel {
   async writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
     const sftp = await this.sftp();
     const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-    await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, data, (err) => (err ? reject(err) : resolve())));
-    await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(tmp, file, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(tmp, data, (err) => (err ? reject(err) : resolve())),
+    );
+    await new Promise<void>((resolve, reject) =>
+      sftp.ext_openssh_rename(tmp, file, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
-  async upload(localFile: string, remoteFile: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+  async upload(
+    localFile: string,
+    remoteFile: string,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((resolve, reject) =>
-      sftp.fastPut(localFile, remoteFile, { step: (done, _chunk, total) => onProgress?.(done, total) }, (err) => (err ? reject(err) : resolve())),
+      sftp.fastPut(
+        localFile,
+        remoteFile,
+        { step: (done, _chunk, total) => onProgress?.(done, total) },
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
   }
 }
@@ -567,7 +669,14 @@ export async function connectChain(hops: Hop[], opts: ConnectOptions): Promise<S
         const nextHop = hops[i + 1];
         sock = await new Promise<ClientChannel>((resolve, reject) =>
           client.forwardOut('127.0.0.1', 0, nextHop.host, nextHop.port, (err, ch) =>
-            err ? reject(new SshError('network', `${hop.label} cannot reach ${nextHop.label} (${hostKeyName(nextHop.host, nextHop.port)}): ${err.message}`)) : resolve(ch),
+            err
+              ? reject(
+                  new SshError(
+                    'network',
+                    `${hop.label} cannot reach ${nextHop.label} (${hostKeyName(nextHop.host, nextHop.port)}): ${err.message}`,
+                  ),
+                )
+              : resolve(ch),
           ),
         );
       }
@@ -576,5 +685,9 @@ export async function connectChain(hops: Hop[], opts: ConnectOptions): Promise<S
     for (const c of clients.reverse()) c.end();
     throw e;
   }
-  return new SshConnection(hops[hops.length - 1].label, clients, new HostKeyWitness(opts.knownHostsFile, hostKeys));
+  return new SshConnection(
+    hops[hops.length - 1].label,
+    clients,
+    new HostKeyWitness(opts.knownHostsFile, hostKeys),
+  );
 }

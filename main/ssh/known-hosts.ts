@@ -40,7 +40,10 @@ export function hostKeyName(host: string, port: number): string {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -79,11 +82,21 @@ export type HostKeyCheck =
   | { status: 'changed'; known: KnownHostEntry[] }
   | { status: 'revoked'; entry: KnownHostEntry };
 
-export function checkHostKey(entries: KnownHostEntry[], host: string, port: number, keyType: string, keyBase64: string): HostKeyCheck {
-  const forHost = entries.filter((e) => e.marker !== '@cert-authority' && entryMatches(e.hosts, host, port));
+export function checkHostKey(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+  keyType: string,
+  keyBase64: string,
+): HostKeyCheck {
+  const forHost = entries.filter(
+    (e) => e.marker !== '@cert-authority' && entryMatches(e.hosts, host, port),
+  );
   const revoked = entries.find((e) => e.marker === '@revoked' && e.key === keyBase64);
   if (revoked) return { status: 'revoked', entry: revoked };
-  const match = forHost.find((e) => e.marker === null && e.keyType === keyType && e.key === keyBase64);
+  const match = forHost.find(
+    (e) => e.marker === null && e.keyType === keyType && e.key === keyBase64,
+  );
   if (match) return { status: 'known', entry: match };
   const known = forHost.filter((e) => e.marker === null);
   // A key of another type than the ones on file counts as changed too: the connection already
@@ -94,7 +107,13 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
 
 /** Key types on file for host:port, to ask the server for those first (as OpenSSH does). */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
-  return [...new Set(entries.filter((e) => e.marker === null && entryMatches(e.hosts, host, port)).map((e) => e.keyType))];
+  return [
+    ...new Set(
+      entries
+        .filter((e) => e.marker === null && entryMatches(e.hosts, host, port))
+        .map((e) => e.keyType),
+    ),
+  ];
 }
 
 export function readKnownHosts(file: string): KnownHostEntry[] {
@@ -106,7 +125,12 @@ export function readKnownHosts(file: string): KnownHostEntry[] {
   }
 }
 
-export function formatKnownHostsLine(host: string, port: number, keyType: string, keyBase64: string): string {
+export function formatKnownHostsLine(
+  host: string,
+  port: number,
+  keyType: string,
+  keyBase64: string,
+): string {
   return `${hostKeyName(host, port)} ${keyType} ${keyBase64}`;
 }
 
@@ -114,7 +138,13 @@ export function formatKnownHostsLine(host: string, port: number, keyType: string
  * Append an accepted key. Appending (not rewriting) keeps the user's file intact, comments and
  * other tools' lines included; a missing final newline is repaired first.
  */
-export function appendKnownHost(file: string, host: string, port: number, keyType: string, keyBase64: string): void {
+export function appendKnownHost(
+  file: string,
+  host: string,
+  port: number,
+  keyType: string,
+  keyBase64: string,
+): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let prefix = '';
   try {
@@ -129,7 +159,9 @@ export function appendKnownHost(file: string, host: string, port: number, keyTyp
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  fs.appendFileSync(file, `${prefix}${formatKnownHostsLine(host, port, keyType, keyBase64)}\n`, { mode: 0o644 });
+  fs.appendFileSync(file, `${prefix}${formatKnownHostsLine(host, port, keyType, keyBase64)}\n`, {
+    mode: 0o644,
+  });
 }
 
 /** The SSH wire blob's key type (its first string). */

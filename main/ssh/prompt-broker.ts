@@ -55,7 +55,10 @@ export class PromptBroker implements Asker {
         else resolve(a);
       };
     });
-    const timer = setTimeout(() => settle(new NoOneToAsk(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => settle(new NoOneToAsk(`no answer within ${Math.round(timeoutMs / 1000)} s`)),
+      timeoutMs,
+    );
     timer.unref();
     this.open.set(id, { prompt, settle, timer });
     this.emit({ type: 'open', prompt });
@@ -64,7 +67,8 @@ export class PromptBroker implements Asker {
 
   async ask(q: Question, signal?: AbortSignal): Promise<Answer> {
     if (this.terminal) return this.terminal.ask(q, signal);
-    if (this.listeners.size === 0) throw new NoOneToAsk('no one is connected to answer (no studio window, no terminal)');
+    if (this.listeners.size === 0)
+      throw new NoOneToAsk('no one is connected to answer (no studio window, no terminal)');
     const { id, done } = this.post(q, this.answerTimeoutMs);
     const onAbort = () => this.open.get(id)?.settle(new NoOneToAsk('cancelled'));
     signal?.addEventListener('abort', onAbort);

@@ -78,7 +78,8 @@ export function parseSshConfig(text: string, opts: ParseOptions = {}): SshConfig
         current.options.push(...included[0].options);
         blocks.push(...included.slice(1));
         // Lines after the Include continue the enclosing block, as far as precedence goes.
-        if (included.length > 1) blocks.push({ patterns: current.patterns, match: current.match, options: [] });
+        if (included.length > 1)
+          blocks.push({ patterns: current.patterns, match: current.match, options: [] });
       }
     } else {
       blocks[blocks.length - 1].options.push(kv);
@@ -108,7 +109,14 @@ function expandInclude(value: string, baseDir: string): string[] {
 }
 
 function patternRegExp(pattern: string): RegExp {
-  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
 }
 
 /** Whether a Host line's patterns select `alias` (any positive match, no negated match). */
@@ -165,7 +173,9 @@ export function resolveSshHost(blocks: SshConfigBlock[], alias: string): Resolve
     hostName,
     port,
     ...(user ? { user } : {}),
-    identityFiles: identityFiles.map((f) => expandTilde(expandTokens(f, { h: hostName, p: port, r: user }))),
+    identityFiles: identityFiles.map((f) =>
+      expandTilde(expandTokens(f, { h: hostName, p: port, r: user })),
+    ),
     ...(jump && jump.toLowerCase() !== 'none' ? { proxyJump: jump } : {}),
   };
 }
@@ -194,7 +204,11 @@ export function readSshConfig(file: string): SshConfigBlock[] {
 /** The ssh config and known_hosts this host uses; env overrides keep tests off the user's files. */
 export function sshPaths(): { config: string; knownHosts: string } {
   return {
-    config: process.env.SPINDLE_SSH_CONFIG ? path.resolve(process.env.SPINDLE_SSH_CONFIG) : path.join(os.homedir(), '.ssh', 'config'),
-    knownHosts: process.env.SPINDLE_KNOWN_HOSTS ? path.resolve(process.env.SPINDLE_KNOWN_HOSTS) : path.join(os.homedir(), '.ssh', 'known_hosts'),
+    config: process.env.SPINDLE_SSH_CONFIG
+      ? path.resolve(process.env.SPINDLE_SSH_CONFIG)
+      : path.join(os.homedir(), '.ssh', 'config'),
+    knownHosts: process.env.SPINDLE_KNOWN_HOSTS
+      ? path.resolve(process.env.SPINDLE_KNOWN_HOSTS)
+      : path.join(os.homedir(), '.ssh', 'known_hosts'),
   };
 }

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSshWorld, startSshd, type Sshd, type SshWorld } from '../testing/sshd';
 import { refusingAsker, type Answer, type Asker, type Question } from './asker';
 import { connectChain, SshError, type Hop } from './connection';
-import { appendKnownHost, checkHostKey, entryMatches, fingerprintOfBase64, parseKnownHosts } from './known-hosts';
+import {
+  appendKnownHost,
+  checkHostKey,
+  entryMatches,
+  fingerprintOfBase64,
+  parseKnownHosts,
+} from './known-hosts';
 import { listSshAliases, parseSshConfig, resolveSshHost } from './ssh-config';
 
 const KEY = 'AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
@@ -58,11 +64,19 @@ describe('known_hosts', () => {
   it('classifies a presented key as known, unknown, changed or revoked', () => {
     expect(checkHostKey(entries, 'gpu1.example', 22, 'ssh-ed25519', KEY).status).toBe('known');
     expect(checkHostKey(entries, 'new.example', 22, 'ssh-ed25519', KEY).status).toBe('unknown');
-    const changed = checkHostKey(entries, 'gpu2.example', 2222, 'ssh-ed25519', KEY.replace('OMq', 'XMq'));
+    const changed = checkHostKey(
+      entries,
+      'gpu2.example',
+      2222,
+      'ssh-ed25519',
+      KEY.replace('OMq', 'XMq'),
+    );
     expect(changed.status).toBe('changed');
     expect(changed.status === 'changed' && changed.known[0].line).toBe(3);
     // A key of another type than the one on file is not silently trusted either.
-    expect(checkHostKey(entries, 'gpu1.example', 22, 'ecdsa-sha2-nistp256', 'AAAA').status).toBe('changed');
+    expect(checkHostKey(entries, 'gpu1.example', 22, 'ecdsa-sha2-nistp256', 'AAAA').status).toBe(
+      'changed',
+    );
     expect(checkHostKey(entries, 'gpu1.example', 22, 'ssh-ed25519', OTHER).status).toBe('revoked');
   });
   it('prints SHA256 fingerprints as OpenSSH does', () => {
@@ -70,7 +84,9 @@ describe('known_hosts', () => {
     const f = path.join(dir, 'k');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', f]);
     const [, b64] = fs.readFileSync(`${f}.pub`, 'utf8').split(' ');
-    const openssh = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${f}.pub`]).toString().split(' ')[1];
+    const openssh = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${f}.pub`])
+      .toString()
+      .split(' ')[1];
     expect(fingerprintOfBase64(b64)).toBe(openssh);
     fs.rmSync(dir, { recursive: true });
   });
@@ -80,8 +96,16 @@ describe('known_hosts', () => {
     fs.writeFileSync(file, `# no final newline\nother ssh-ed25519 ${KEY}`);
     appendKnownHost(file, '127.0.0.1', 2201, 'ssh-ed25519', KEY);
     appendKnownHost(file, 'plain.example', 22, 'ssh-ed25519', KEY);
-    expect(fs.readFileSync(file, 'utf8').split('\n')).toEqual(['# no final newline', `other ssh-ed25519 ${KEY}`, `[127.0.0.1]:2201 ssh-ed25519 ${KEY}`, `plain.example ssh-ed25519 ${KEY}`, '']);
-    expect(execFileSync('ssh-keygen', ['-F', '[127.0.0.1]:2201', '-f', file]).toString()).toContain(KEY);
+    expect(fs.readFileSync(file, 'utf8').split('\n')).toEqual([
+      '# no final newline',
+      `other ssh-ed25519 ${KEY}`,
+      `[127.0.0.1]:2201 ssh-ed25519 ${KEY}`,
+      `plain.example ssh-ed25519 ${KEY}`,
+      '',
+    ]);
+    expect(execFileSync('ssh-keygen', ['-F', '[127.0.0.1]:2201', '-f', file]).toString()).toContain(
+      KEY,
+    );
     fs.rmSync(dir, { recursive: true });
   });
 });
@@ -125,7 +149,10 @@ Match host gpu-a
     expect(b.port).toBe(2200);
     expect(b.user).toBe('globaluser');
     expect(b.proxyJump).toBe('bastion');
-    expect(b.identityFiles.map((f) => path.basename(f))).toEqual(['cluster_gpu-b.cluster.example', 'id_default']);
+    expect(b.identityFiles.map((f) => path.basename(f))).toEqual([
+      'cluster_gpu-b.cluster.example',
+      'id_default',
+    ]);
     const j = resolveSshHost(blocks, 'bastion');
     expect(j).toMatchObject({ hostName: '203.0.113.7', user: 'globaluser', port: 22 });
     expect(j.proxyJump).toBeUndefined();
@@ -139,8 +166,13 @@ Match host gpu-a
   it('follows Include relative to the config folder', () => {
     const dir = fs.mkdtempSync(path.join('/tmp', 'spindle-cfg-'));
     fs.mkdirSync(path.join(dir, 'conf.d'));
-    fs.writeFileSync(path.join(dir, 'conf.d', 'lab.conf'), 'Host included\n  HostName 198.51.100.4\n  Port 2022\n');
-    const b2 = parseSshConfig('Include conf.d/*.conf\nHost other\n  HostName o\n', { baseDir: dir });
+    fs.writeFileSync(
+      path.join(dir, 'conf.d', 'lab.conf'),
+      'Host included\n  HostName 198.51.100.4\n  Port 2022\n',
+    );
+    const b2 = parseSshConfig('Include conf.d/*.conf\nHost other\n  HostName o\n', {
+      baseDir: dir,
+    });
     expect(resolveSshHost(b2, 'included')).toMatchObject({ hostName: '198.51.100.4', port: 2022 });
     expect(listSshAliases(b2)).toEqual(['included', 'other']);
     fs.rmSync(dir, { recursive: true });
@@ -148,7 +180,9 @@ Match host gpu-a
 });
 
 /** An asker that records questions and answers from a script. */
-function scriptedAsker(answer: (q: Question) => Answer | Promise<Answer>): Asker & { asked: Question[]; told: Question[] } {
+function scriptedAsker(
+  answer: (q: Question) => Answer | Promise<Answer>,
+): Asker & { asked: Question[]; told: Question[] } {
   const asked: Question[] = [];
   const told: Question[] = [];
   return {
@@ -166,11 +200,20 @@ describe('connections to a real sshd', () => {
   let world: SshWorld;
   let a: Sshd;
   let b: Sshd;
-  const hop = (s: Sshd, key = world.clientKey, label = s.name): Hop => ({ label, host: s.host, port: s.port, user: 'root', identityFiles: [key] });
+  const hop = (s: Sshd, key = world.clientKey, label = s.name): Hop => ({
+    label,
+    host: s.host,
+    port: s.port,
+    user: 'root',
+    identityFiles: [key],
+  });
 
   beforeAll(async () => {
     world = makeSshWorld();
-    [a, b] = await Promise.all([startSshd(world, { name: 'alpha' }), startSshd(world, { name: 'beta' })]);
+    [a, b] = await Promise.all([
+      startSshd(world, { name: 'alpha' }),
+      startSshd(world, { name: 'beta' }),
+    ]);
   });
   afterAll(async () => {
     await a?.stop();
@@ -180,7 +223,11 @@ describe('connections to a real sshd', () => {
 
   it('refuses an unknown host key when no one can be asked, showing the fingerprint', async () => {
     fs.writeFileSync(world.knownHosts, '');
-    const err = await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null }).catch((e) => e);
+    const err = await connectChain([hop(a)], {
+      knownHostsFile: world.knownHosts,
+      asker: refusingAsker,
+      agent: null,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(SshError);
     expect(err.kind).toBe('hostkey-unknown');
     expect(err.message).toContain(a.hostKey().fingerprint);
@@ -191,25 +238,63 @@ describe('connections to a real sshd', () => {
   it('asks about an unknown key, appends it when trusted, and OpenSSH then accepts the file', async () => {
     fs.writeFileSync(world.knownHosts, '');
     const asker = scriptedAsker(() => ({ accept: true }));
-    const conn = await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker, agent: null });
-    expect(asker.asked).toEqual([{ kind: 'hostkey-unknown', key: { host: '127.0.0.1', port: a.port, label: 'alpha', keyType: 'ssh-ed25519', fingerprint: a.hostKey().fingerprint } }]);
+    const conn = await connectChain([hop(a)], {
+      knownHostsFile: world.knownHosts,
+      asker,
+      agent: null,
+    });
+    expect(asker.asked).toEqual([
+      {
+        kind: 'hostkey-unknown',
+        key: {
+          host: '127.0.0.1',
+          port: a.port,
+          label: 'alpha',
+          keyType: 'ssh-ed25519',
+          fingerprint: a.hostKey().fingerprint,
+        },
+      },
+    ]);
     const r = await conn.exec('echo hello; echo err >&2; exit 3');
     expect(r).toEqual({ code: 3, signal: null, stdout: 'hello\n', stderr: 'err\n' });
     conn.close();
-    expect(fs.readFileSync(world.knownHosts, 'utf8')).toBe(`[127.0.0.1]:${a.port} ssh-ed25519 ${a.hostKey().base64}\n`);
+    expect(fs.readFileSync(world.knownHosts, 'utf8')).toBe(
+      `[127.0.0.1]:${a.port} ssh-ed25519 ${a.hostKey().base64}\n`,
+    );
     // The real ssh client with strict checking trusts what we wrote.
-    const out = execFileSync('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${world.knownHosts}`, '-i', world.clientKey, '-p', String(a.port), 'root@127.0.0.1', 'echo ok']);
+    const out = execFileSync('ssh', [
+      '-F',
+      '/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${world.knownHosts}`,
+      '-i',
+      world.clientKey,
+      '-p',
+      String(a.port),
+      'root@127.0.0.1',
+      'echo ok',
+    ]);
     expect(out.toString().trim()).toBe('ok');
     // Second connection: no question.
     const again = scriptedAsker(() => ({ accept: false }));
-    (await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker: again, agent: null })).close();
+    (
+      await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker: again, agent: null })
+    ).close();
     expect(again.asked).toEqual([]);
   });
 
   it('a rejected key is not written and the connection fails', async () => {
     fs.writeFileSync(world.knownHosts, '');
     const asker = scriptedAsker(() => ({ accept: false }));
-    const err = await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker, agent: null }).catch((e) => e);
+    const err = await connectChain([hop(a)], {
+      knownHostsFile: world.knownHosts,
+      asker,
+      agent: null,
+    }).catch((e) => e);
     expect(err.kind).toBe('hostkey-unknown');
     expect(fs.readFileSync(world.knownHosts, 'utf8')).toBe('');
   });
@@ -217,11 +302,21 @@ describe('connections to a real sshd', () => {
   it('trusts hashed entries, and refuses a changed key with both fingerprints, never asking to accept it', async () => {
     fs.writeFileSync(world.knownHosts, '');
     world.trust(b, { hashed: true });
-    (await connectChain([hop(b)], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null })).close();
+    (
+      await connectChain([hop(b)], {
+        knownHostsFile: world.knownHosts,
+        asker: refusingAsker,
+        agent: null,
+      })
+    ).close();
     const old = b.hostKey();
     await b.rotateHostKey();
     const asker = scriptedAsker(() => ({ accept: true }));
-    const err = await connectChain([hop(b)], { knownHostsFile: world.knownHosts, asker, agent: null }).catch((e) => e);
+    const err = await connectChain([hop(b)], {
+      knownHostsFile: world.knownHosts,
+      asker,
+      agent: null,
+    }).catch((e) => e);
     expect(err.kind).toBe('hostkey-changed');
     expect(err.message).toContain(old.fingerprint);
     expect(err.message).toContain(b.hostKey().fingerprint);
@@ -234,12 +329,24 @@ describe('connections to a real sshd', () => {
     fs.writeFileSync(world.knownHosts, '');
     world.trust(a);
     let n = 0;
-    const asker = scriptedAsker((q) => (q.kind === 'passphrase' ? { values: [n++ === 0 ? 'wrong' : world.passphrase] } : { accept: false }));
-    const conn = await connectChain([hop(a, world.encryptedKey)], { knownHostsFile: world.knownHosts, asker, agent: null });
+    const asker = scriptedAsker((q) =>
+      q.kind === 'passphrase'
+        ? { values: [n++ === 0 ? 'wrong' : world.passphrase] }
+        : { accept: false },
+    );
+    const conn = await connectChain([hop(a, world.encryptedKey)], {
+      knownHostsFile: world.knownHosts,
+      asker,
+      agent: null,
+    });
     expect(asker.asked.map((q) => q.kind)).toEqual(['passphrase', 'passphrase']);
     expect((await conn.exec('whoami')).stdout.trim()).toBe('root');
     conn.close();
-    const err = await connectChain([hop(a, world.encryptedKey)], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null }).catch((e) => e);
+    const err = await connectChain([hop(a, world.encryptedKey)], {
+      knownHostsFile: world.knownHosts,
+      asker: refusingAsker,
+      agent: null,
+    }).catch((e) => e);
     expect(err.kind).toBe('auth');
     expect(err.message).toContain('permission denied');
   });
@@ -248,10 +355,17 @@ describe('connections to a real sshd', () => {
     fs.writeFileSync(world.knownHosts, '');
     world.trust(a);
     const asker = scriptedAsker(() => ({ accept: true }));
-    const conn = await connectChain([hop(a, world.clientKey, 'jump'), hop(b, world.clientKey, 'inner')], { knownHostsFile: world.knownHosts, asker, agent: null });
+    const conn = await connectChain(
+      [hop(a, world.clientKey, 'jump'), hop(b, world.clientKey, 'inner')],
+      { knownHostsFile: world.knownHosts, asker, agent: null },
+    );
     // Only the inner hop was unknown: it is asked about under its own label.
-    expect(asker.asked.map((q) => (q.kind === 'hostkey-unknown' ? q.key.label : q.kind))).toEqual(['inner']);
-    expect((await conn.exec('echo $SSH_CONNECTION')).stdout).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 /);
+    expect(asker.asked.map((q) => (q.kind === 'hostkey-unknown' ? q.key.label : q.kind))).toEqual([
+      'inner',
+    ]);
+    expect((await conn.exec('echo $SSH_CONNECTION')).stdout).toMatch(
+      /^127\.0\.0\.1 \d+ 127\.0\.0\.1 /,
+    );
     conn.close();
   });
 
@@ -260,21 +374,33 @@ describe('connections to a real sshd', () => {
     world.trust(a);
     world.trust(b);
     const trusted = fs.readFileSync(world.knownHosts, 'utf8');
-    const conn = await connectChain([hop(a, world.clientKey, 'jump'), hop(b, world.clientKey, 'inner')], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null });
+    const conn = await connectChain(
+      [hop(a, world.clientKey, 'jump'), hop(b, world.clientKey, 'inner')],
+      { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null },
+    );
     try {
       expect(conn.stillTrusted()).toBe(true);
       // Unrelated entries come and go: still trusted.
       fs.appendFileSync(world.knownHosts, `other.example ssh-ed25519 ${KEY}\n`);
       expect(conn.stillTrusted()).toBe(true);
       // The jump host's entry removed (ssh-keygen -R): no longer.
-      fs.writeFileSync(world.knownHosts, trusted.split('\n').filter((l) => !l.includes(a.hostKey().base64)).join('\n'));
+      fs.writeFileSync(
+        world.knownHosts,
+        trusted
+          .split('\n')
+          .filter((l) => !l.includes(a.hostKey().base64))
+          .join('\n'),
+      );
       expect(conn.stillTrusted()).toBe(false);
       fs.writeFileSync(world.knownHosts, trusted);
       expect(conn.stillTrusted()).toBe(true);
       // The inner host's entry replaced by another key, or that key revoked: no longer.
       fs.writeFileSync(world.knownHosts, trusted.replace(b.hostKey().base64, OTHER));
       expect(conn.stillTrusted()).toBe(false);
-      fs.writeFileSync(world.knownHosts, `${trusted}@revoked * ${b.hostKey().type} ${b.hostKey().base64}\n`);
+      fs.writeFileSync(
+        world.knownHosts,
+        `${trusted}@revoked * ${b.hostKey().type} ${b.hostKey().base64}\n`,
+      );
       expect(conn.stillTrusted()).toBe(false);
     } finally {
       conn.close();
@@ -285,7 +411,11 @@ describe('connections to a real sshd', () => {
   it('reads byte ranges, writes atomically and uploads over SFTP', async () => {
     fs.writeFileSync(world.knownHosts, '');
     world.trust(a);
-    const conn = await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null });
+    const conn = await connectChain([hop(a)], {
+      knownHostsFile: world.knownHosts,
+      asker: refusingAsker,
+      agent: null,
+    });
     const file = path.join(world.dir, 'remote.txt');
     await conn.writeFileAtomic(file, 'line one\nline two\n');
     expect(fs.readFileSync(file, 'utf8')).toBe('line one\nline two\n');
@@ -298,14 +428,22 @@ describe('connections to a real sshd', () => {
     await conn.upload(big, `${big}.up`, (done) => (last = done));
     expect(fs.readFileSync(`${big}.up`).equals(fs.readFileSync(big))).toBe(true);
     expect(last).toBe(300_000);
-    expect((await conn.readFrom(big, 1000, 200_000))!.equals(fs.readFileSync(big).subarray(1000, 201_000))).toBe(true);
+    expect(
+      (await conn.readFrom(big, 1000, 200_000))!.equals(
+        fs.readFileSync(big).subarray(1000, 201_000),
+      ),
+    ).toBe(true);
     conn.close();
   });
 
   it('opens an interactive shell with a pty', async () => {
     fs.writeFileSync(world.knownHosts, '');
     world.trust(a);
-    const conn = await connectChain([hop(a)], { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null });
+    const conn = await connectChain([hop(a)], {
+      knownHostsFile: world.knownHosts,
+      asker: refusingAsker,
+      agent: null,
+    });
     const ch = await conn.shell({ term: 'xterm-256color', cols: 80, rows: 24 });
     let out = '';
     ch.on('data', (d: Buffer) => (out += d.toString()));
@@ -316,13 +454,23 @@ describe('connections to a real sshd', () => {
   });
 
   it('reports refused connections plainly', async () => {
-    const err = await connectChain([{ label: 'nowhere', host: '127.0.0.1', port: 1, user: 'root', identityFiles: [world.clientKey] }], {
-      knownHostsFile: world.knownHosts,
-      asker: refusingAsker,
-      agent: null,
-    }).catch((e) => e);
+    const err = await connectChain(
+      [
+        {
+          label: 'nowhere',
+          host: '127.0.0.1',
+          port: 1,
+          user: 'root',
+          identityFiles: [world.clientKey],
+        },
+      ],
+      {
+        knownHostsFile: world.knownHosts,
+        asker: refusingAsker,
+        agent: null,
+      },
+    ).catch((e) => e);
     expect(err.kind).toBe('network');
     expect(err.message).toContain('connection refused');
   });
 });
-

@@ -24,7 +24,8 @@ function readLine(prompt: string, hidden: boolean): Promise<string> {
     const onData = (d: Buffer) => {
       for (const ch of d.toString('utf8')) {
         if (ch === '\r' || ch === '\n') return done(null);
-        if (ch === '\u0003' || ch === '\u0004') return done(new NoOneToAsk('cancelled at the terminal'));
+        if (ch === '\u0003' || ch === '\u0004')
+          return done(new NoOneToAsk('cancelled at the terminal'));
         if (ch === '\u007f' || ch === '\b') {
           if (buf.length > 0) {
             buf = buf.slice(0, -1);
@@ -77,7 +78,9 @@ export function ttyAsker(): Asker {
     switch (q.kind) {
       case 'hostkey-unknown': {
         for (;;) {
-          const a = (await readLine('Trust this key and add it to known_hosts (yes/no)? ', false)).trim().toLowerCase();
+          const a = (await readLine('Trust this key and add it to known_hosts (yes/no)? ', false))
+            .trim()
+            .toLowerCase();
           if (a === 'yes') return { accept: true };
           if (a === 'no' || a === '') return { accept: false };
           process.stderr.write('Please type "yes" or "no".\n');

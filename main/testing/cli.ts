@@ -20,21 +20,31 @@ export interface CliProcess {
 }
 
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'main', 'cli', 'index.ts'), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    // No stdin: the CLI must refuse questions rather than wait (as in CI).
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'main', 'cli', 'index.ts'), ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      // No stdin: the CLI must refuse questions rather than wait (as in CI).
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (err += String(d)));
-  const exited = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })));
+  const exited = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   const p = startCli(args, env);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const r = await p.exited;
@@ -43,7 +53,12 @@ export async function runCli(args: string[], env: Record<string, string>, timeou
 }
 
 /** Poll until `check` returns a value (not undefined/false) or the time is up. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | null,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = check();

@@ -31,7 +31,8 @@ export interface TwoNodes {
   cleanup(): Promise<void>;
 }
 
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const ip = (...args: string[]) =>
+  execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 function pidAlive(pid: number): boolean {
   try {
@@ -46,10 +47,7 @@ function pidAlive(pid: number): boolean {
 function killNamespaceProcesses(ns: string) {
   let pids: number[] = [];
   try {
-    pids = ip('netns', 'pids', ns)
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    pids = ip('netns', 'pids', ns).split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return;
   }
@@ -129,7 +127,11 @@ function startForwarder(netns: string, address: string, port: number): Promise<F
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
-    const child = spawn('ip', ['netns', 'exec', netns, '/usr/bin/python3', '-S', '-c', RELAY, address, String(port)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', netns, '/usr/bin/python3', '-S', '-c', RELAY, address, String(port)],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
     children.add(child);
     sock.pipe(child.stdin!);
     child.stdout!.pipe(sock);
@@ -161,7 +163,10 @@ function startForwarder(netns: string, address: string, port: number): Promise<F
   );
 }
 
-export async function startTwoNodes(world: SshWorld, names: [string, string] = ['node-a', 'node-b']): Promise<TwoNodes> {
+export async function startTwoNodes(
+  world: SshWorld,
+  names: [string, string] = ['node-a', 'node-b'],
+): Promise<TwoNodes> {
   removeStaleNamespaces();
   const tag = `${PREFIX}${process.pid}x${counter++}`;
   const sw = `${tag}s`;
@@ -207,7 +212,15 @@ export async function startTwoNodes(world: SshWorld, names: [string, string] = [
       fs.mkdirSync(workdir, { recursive: true });
       // Clients see the node at the forwarder; its key is the namespace sshd's.
       const reachable: Sshd = { ...sshd, host: '127.0.0.1', port: fwd.port };
-      nodes.push({ name, netns: ns, address, iface: 'eth0', sshd: reachable, workdir, dropConnections: () => fwd.drop() });
+      nodes.push({
+        name,
+        netns: ns,
+        address,
+        iface: 'eth0',
+        sshd: reachable,
+        workdir,
+        dropConnections: () => fwd.drop(),
+      });
     }
     return { nodes, cleanup };
   } catch (e) {

@@ -46,7 +46,11 @@ export interface Sshd {
 }
 
 function keygen(file: string, passphrase = '') {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'spindle-test', '-f', file], { stdio: 'ignore' });
+  execFileSync(
+    'ssh-keygen',
+    ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'spindle-test', '-f', file],
+    { stdio: 'ignore' },
+  );
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -67,7 +71,10 @@ export function makeSshWorld(): SshWorld {
   const passphrase = 'correct horse battery';
   keygen(clientKey);
   keygen(encryptedKey, passphrase);
-  fs.writeFileSync(path.join(dir, 'authorized_keys'), fs.readFileSync(`${clientKey}.pub`, 'utf8') + fs.readFileSync(`${encryptedKey}.pub`, 'utf8'));
+  fs.writeFileSync(
+    path.join(dir, 'authorized_keys'),
+    fs.readFileSync(`${clientKey}.pub`, 'utf8') + fs.readFileSync(`${encryptedKey}.pub`, 'utf8'),
+  );
   const knownHosts = path.join(dir, 'known_hosts');
   const sshConfig = path.join(dir, 'ssh_config');
   fs.writeFileSync(knownHosts, '');
@@ -81,7 +88,12 @@ export function makeSshWorld(): SshWorld {
     passphrase,
     knownHosts,
     sshConfig,
-    env: { SPINDLE_KNOWN_HOSTS: knownHosts, SPINDLE_SSH_CONFIG: sshConfig, SPINDLE_HOME: home, SSH_AUTH_SOCK: '' },
+    env: {
+      SPINDLE_KNOWN_HOSTS: knownHosts,
+      SPINDLE_SSH_CONFIG: sshConfig,
+      SPINDLE_HOME: home,
+      SSH_AUTH_SOCK: '',
+    },
     trust(server, opts = {}) {
       const k = server.hostKey();
       const name = server.port === 22 ? server.host : `[${server.host}]:${server.port}`;
@@ -144,10 +156,15 @@ export async function startSshd(world: SshWorld, opts: SshdOptions): Promise<Ssh
   let child: ChildProcess | null = null;
   const launch = async () => {
     const argv = [SSHD, '-D', '-e', '-f', config];
-    child = opts.netns ? spawn('ip', ['netns', 'exec', opts.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = opts.netns
+      ? spawn('ip', ['netns', 'exec', opts.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     const c = child;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sshd ${opts.name} did not start:\n${log}`)), 15_000);
+      const timer = setTimeout(
+        () => reject(new Error(`sshd ${opts.name} did not start:\n${log}`)),
+        15_000,
+      );
       c.stderr!.on('data', (d) => {
         log += String(d);
         if (/Server listening on/.test(log)) {

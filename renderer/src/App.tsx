@@ -7,7 +7,11 @@ import { NodesArea, PromptHost } from './areas/nodes/NodesArea';
 import { RunsArea } from './areas/runs/RunsArea';
 
 const LABELS: Record<Area, string> = { plan: 'Plan', nodes: 'Nodes', runs: 'Runs' };
-const VIEWS: Record<Area, () => ReactElement> = { plan: PlanArea, nodes: NodesArea, runs: RunsArea };
+const VIEWS: Record<Area, () => ReactElement> = {
+  plan: PlanArea,
+  nodes: NodesArea,
+  runs: RunsArea,
+};
 
 export function App() {
   const { area, theme, setArea, cycleArea, toggleTheme } = useApp();
@@ -67,7 +71,9 @@ export function App() {
             if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
               e.preventDefault();
               cycleArea(e.key === 'ArrowRight' ? 1 : -1);
-              requestAnimationFrame(() => document.querySelector<HTMLElement>('[role=tab][aria-selected=true]')?.focus());
+              requestAnimationFrame(() =>
+                document.querySelector<HTMLElement>('[role=tab][aria-selected=true]')?.focus(),
+              );
             }
           }}
         >
@@ -87,11 +93,22 @@ export function App() {
             </button>
           ))}
         </nav>
-        <button className="ghost" onClick={toggleTheme} title="Toggle theme (Ctrl+Shift+L)" aria-label="Toggle theme">
+        <button
+          className="ghost"
+          onClick={toggleTheme}
+          title="Toggle theme (Ctrl+Shift+L)"
+          aria-label="Toggle theme"
+        >
           {theme === 'dark' ? '☀' : '☾'}
         </button>
       </header>
-      <main className="area" role="tabpanel" id={`area-${area}`} aria-labelledby={`tab-${area}`} data-area={area}>
+      <main
+        className="area"
+        role="tabpanel"
+        id={`area-${area}`}
+        aria-labelledby={`tab-${area}`}
+        data-area={area}
+      >
         <View />
       </main>
       <StatusBar />

@@ -12,7 +12,10 @@ Checks FILE.yaml against the run-config schema. Errors name the line, column and
   --normalize   print the normalized JSON the runtime reads (defaults filled, preset resolved)
   --schema      print the run config's JSON Schema`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { normalize: { type: 'boolean' }, schema: { type: 'boolean' } });
+    const { values, positionals } = parse(argv, {
+      normalize: { type: 'boolean' },
+      schema: { type: 'boolean' },
+    });
     if (values.schema) {
       out(JSON.stringify(runConfigJsonSchema(), null, 2));
       return 0;

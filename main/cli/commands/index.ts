@@ -7,4 +7,11 @@ import { planCommand } from './plan';
 import { runsCommand } from './runs';
 import { serveCommand } from './serve';
 
-export const commands: Command[] = [serveCommand, configCommand, planCommand, nodesCommand, launchCommand, runsCommand];
+export const commands: Command[] = [
+  serveCommand,
+  configCommand,
+  planCommand,
+  nodesCommand,
+  launchCommand,
+  runsCommand,
+];

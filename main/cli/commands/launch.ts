@@ -12,7 +12,9 @@ function formatProgress(p: ProgressEvent): string {
 }
 
 export function formatPlan(plan: LaunchPlan): string {
-  const lines = [`run ${plan.runId} (${plan.target}), rendezvous ${plan.masterAddr}:${plan.masterPort}`];
+  const lines = [
+    `run ${plan.runId} (${plan.target}), rendezvous ${plan.masterAddr}:${plan.masterPort}`,
+  ];
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   for (const n of plan.nodes) {
     lines.push('', `node ${n.rank}: ${n.node} (${n.host})`, `  run dir: ${n.runDir}`, '  env:');
@@ -35,16 +37,28 @@ run's events until it ends (exit code 0 when it succeeded). Ctrl+C detaches; the
   --on T      run on "local" (this computer) or these nodes instead of launch.target/hosts
   --json      print the plan (dry run) or the run summary as JSON`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { 'dry-run': { type: 'boolean' }, detach: { type: 'boolean' }, on: { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = parse(argv, {
+      'dry-run': { type: 'boolean' },
+      detach: { type: 'boolean' },
+      on: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new UsageError('expected one FILE.yaml');
     let configYaml: string;
     try {
       configYaml = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+      throw new UsageError(
+        `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`,
+      );
     }
-    const target = values.on === undefined ? undefined : values.on === 'local' ? ('local' as const) : values.on.split(',').filter(Boolean);
+    const target =
+      values.on === undefined
+        ? undefined
+        : values.on === 'local'
+          ? ('local' as const)
+          : values.on.split(',').filter(Boolean);
     const host = cliHost();
     try {
       if (values['dry-run']) {
@@ -52,10 +66,13 @@ run's events until it ends (exit code 0 when it succeeded). Ctrl+C detaches; the
         out(values.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
         return 0;
       }
-      const result = await new Promise<{ ok: true; id: string; json: string } | { ok: false; message: string }>((resolve) => {
+      const result = await new Promise<
+        { ok: true; id: string; json: string } | { ok: false; message: string }
+      >((resolve) => {
         subscribe(host, 'runs.launch', { configYaml, ...(target ? { target } : {}) }, (e) => {
           if (e.type === 'progress') err(formatProgress(e.progress));
-          else if (e.type === 'started') resolve({ ok: true, id: e.run.id, json: JSON.stringify(e.run) });
+          else if (e.type === 'started')
+            resolve({ ok: true, id: e.run.id, json: JSON.stringify(e.run) });
           else resolve({ ok: false, message: e.message });
         }).catch((e: Error) => resolve({ ok: false, message: e.message }));
       });
@@ -66,7 +83,9 @@ run's events until it ends (exit code 0 when it succeeded). Ctrl+C detaches; the
       if (values.json) out(result.json);
       else err(`started ${result.id}`);
       if (values.detach) {
-        err(`detached. Watch it: spindle runs attach ${result.id}   stop it: spindle runs stop ${result.id}`);
+        err(
+          `detached. Watch it: spindle runs attach ${result.id}   stop it: spindle runs stop ${result.id}`,
+        );
         return 0;
       }
       return await follow(host, result.id);

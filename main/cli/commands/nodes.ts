@@ -9,11 +9,22 @@ const gb = (b: number | null) => (b === null ? '?' : `${(b / 1024 ** 3).toFixed(
 export function formatProbe(r: ProbeResult): string {
   const lines = [`${r.node}: ${r.verdict.toUpperCase()}`];
   for (const reason of r.reasons) lines.push(`  - ${reason}`);
-  lines.push(`  os: ${r.os ?? '?'} (${r.hostname ?? '?'}), ${r.cpus ?? '?'} CPUs, ${gb(r.memBytes)} RAM, ${gb(r.diskFreeBytes)} free`);
-  lines.push(`  gpus: ${r.gpus.length ? r.gpus.map((g) => `${g.name} ${gb(g.memBytes)} (driver ${g.driver ?? '?'}, CUDA ${g.cuda ?? '?'})`).join(', ') : 'none'}`);
-  lines.push(`  python ${r.python ?? '-'}, torch ${r.torch ?? '-'}, CUDA ${r.cuda ?? '-'}, NCCL ${r.nccl ?? '-'}`);
-  lines.push(`  interfaces: ${r.interfaces.map((i) => `${i.name} ${i.addresses.join(' ')}`).join('; ') || '?'}`);
-  for (const x of r.reach) lines.push(`  reaches ${x.to} at ${x.address}:${x.port}: ${x.ok ? 'yes' : `NO (${x.error ?? ''})`}`);
+  lines.push(
+    `  os: ${r.os ?? '?'} (${r.hostname ?? '?'}), ${r.cpus ?? '?'} CPUs, ${gb(r.memBytes)} RAM, ${gb(r.diskFreeBytes)} free`,
+  );
+  lines.push(
+    `  gpus: ${r.gpus.length ? r.gpus.map((g) => `${g.name} ${gb(g.memBytes)} (driver ${g.driver ?? '?'}, CUDA ${g.cuda ?? '?'})`).join(', ') : 'none'}`,
+  );
+  lines.push(
+    `  python ${r.python ?? '-'}, torch ${r.torch ?? '-'}, CUDA ${r.cuda ?? '-'}, NCCL ${r.nccl ?? '-'}`,
+  );
+  lines.push(
+    `  interfaces: ${r.interfaces.map((i) => `${i.name} ${i.addresses.join(' ')}`).join('; ') || '?'}`,
+  );
+  for (const x of r.reach)
+    lines.push(
+      `  reaches ${x.to} at ${x.address}:${x.port}: ${x.ok ? 'yes' : `NO (${x.error ?? ''})`}`,
+    );
   return lines.join('\n');
 }
 
@@ -41,11 +52,17 @@ export const nodesCommand: Command = {
         const { values } = parse(rest, { json: { type: 'boolean' } }, false);
         const list = await call(host, 'nodes.list', {});
         if (values.json) out(JSON.stringify(list, null, 2));
-        else if (list.length === 0) out('no nodes yet: spindle nodes add NAME HOST, or spindle nodes import ALIAS');
+        else if (list.length === 0)
+          out('no nodes yet: spindle nodes add NAME HOST, or spindle nodes import ALIAS');
         else
           for (const n of list) {
             const where = `${n.user ? `${n.user}@` : ''}${n.host}${n.port !== 22 ? `:${n.port}` : ''}`;
-            const extra = [n.proxyJump && `via ${n.proxyJump}`, n.cluster && `cluster ${n.cluster}`, n.lastProbe && `${n.lastProbe.verdict} (${new Date(n.lastProbe.at).toISOString().slice(0, 16)})`].filter(Boolean);
+            const extra = [
+              n.proxyJump && `via ${n.proxyJump}`,
+              n.cluster && `cluster ${n.cluster}`,
+              n.lastProbe &&
+                `${n.lastProbe.verdict} (${new Date(n.lastProbe.at).toISOString().slice(0, 16)})`,
+            ].filter(Boolean);
             out(`${n.name.padEnd(20)} ${where}${extra.length ? `  ${extra.join(', ')}` : ''}`);
           }
         return 0;
@@ -60,7 +77,8 @@ export const nodesCommand: Command = {
           'no-test': { type: 'boolean' },
         });
         const [name, target] = positionals;
-        if (!name || !target || positionals.length > 2) throw new UsageError('expected NAME and [USER@]HOST[:PORT]');
+        if (!name || !target || positionals.length > 2)
+          throw new UsageError('expected NAME and [USER@]HOST[:PORT]');
         const t = parseJumpSpec(target);
         const node = {
           name,
@@ -78,25 +96,56 @@ export const nodesCommand: Command = {
         return 0;
       }
       if (sub === 'import') {
-        const { values, positionals } = parse(rest, { file: { type: 'string' }, cluster: { type: 'string' } });
+        const { values, positionals } = parse(rest, {
+          file: { type: 'string' },
+          cluster: { type: 'string' },
+        });
         if (positionals.length === 0) {
-          const hosts = await call(host, 'nodes.sshConfigHosts', values.file ? { file: values.file } : {});
-          out(hosts.length ? hosts.map((h) => `${h.alias.padEnd(20)} ${h.user ? `${h.user}@` : ''}${h.host}:${h.port}${h.proxyJump ? ` via ${h.proxyJump}` : ''}`).join('\n') : 'no Host entries');
+          const hosts = await call(
+            host,
+            'nodes.sshConfigHosts',
+            values.file ? { file: values.file } : {},
+          );
+          out(
+            hosts.length
+              ? hosts
+                  .map(
+                    (h) =>
+                      `${h.alias.padEnd(20)} ${h.user ? `${h.user}@` : ''}${h.host}:${h.port}${h.proxyJump ? ` via ${h.proxyJump}` : ''}`,
+                  )
+                  .join('\n')
+              : 'no Host entries',
+          );
           return 0;
         }
-        const added = await call(host, 'nodes.import', { aliases: positionals, ...(values.file ? { file: values.file } : {}), ...(values.cluster ? { cluster: values.cluster } : {}) });
+        const added = await call(host, 'nodes.import', {
+          aliases: positionals,
+          ...(values.file ? { file: values.file } : {}),
+          ...(values.cluster ? { cluster: values.cluster } : {}),
+        });
         for (const n of added) out(`imported ${n.name} (${n.host}:${n.port})`);
         return 0;
       }
       if (sub === 'probe') {
-        const { values, positionals } = parse(rest, { cluster: { type: 'boolean' }, json: { type: 'boolean' } });
+        const { values, positionals } = parse(rest, {
+          cluster: { type: 'boolean' },
+          json: { type: 'boolean' },
+        });
         if (positionals.length === 0) throw new UsageError('expected node names');
         const results: ProbeResult[] = [];
         let warnings: string[] = [];
         await new Promise<void>((resolve) => {
           subscribe(host, 'nodes.probe', { names: positionals, cluster: !!values.cluster }, (e) => {
-            if (e.type === 'progress' && !values.json && (e.progress.status === 'failed' || e.progress.step !== 'upload' || e.progress.fraction === undefined)) {
-              err(`${e.progress.step}${e.progress.node ? ` ${e.progress.node}` : ''}: ${e.progress.status}${e.progress.detail ? ` (${e.progress.detail})` : ''}`);
+            if (
+              e.type === 'progress' &&
+              !values.json &&
+              (e.progress.status === 'failed' ||
+                e.progress.step !== 'upload' ||
+                e.progress.fraction === undefined)
+            ) {
+              err(
+                `${e.progress.step}${e.progress.node ? ` ${e.progress.node}` : ''}: ${e.progress.status}${e.progress.detail ? ` (${e.progress.detail})` : ''}`,
+              );
             } else if (e.type === 'result') results.push(e.result);
             else if (e.type === 'cluster') warnings = e.warnings;
             else if (e.type === 'done') resolve();
@@ -110,7 +159,10 @@ export const nodesCommand: Command = {
           for (const r of results) out(formatProbe(r));
           for (const w of warnings) out(`cluster: ${w}`);
         }
-        return results.length === positionals.length && results.every((r) => r.verdict !== 'not_ready') ? 0 : 1;
+        return results.length === positionals.length &&
+          results.every((r) => r.verdict !== 'not_ready')
+          ? 0
+          : 1;
       }
       if (sub === 'rm') {
         const { positionals } = parse(rest, {});

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { parseEventLine, type RunEvent } from '../../../app/metrics/events';
-import { compareMemory, formatCompareTable, formatPlanTable, gpuCatalog, planConfig, planForRun } from '../../../app/planner';
+import {
+  compareMemory,
+  formatCompareTable,
+  formatPlanTable,
+  gpuCatalog,
+  planConfig,
+  planForRun,
+} from '../../../app/planner';
 import type { RunConfig } from '../../../app/config';
 import { out, parse, UsageError, type Command } from '../command';
 import { ConfigFileError, readConfigFile } from '../config-file';
@@ -12,13 +19,21 @@ function checkGpu(file: string, gpu: string) {
   if (gpuCatalog[gpu]) return;
   const text = fs.readFileSync(file, 'utf8');
   const lines = new LineCounter();
-  const node = parseDocument(text, { lineCounter: lines }).getIn(['cluster', 'gpu'], true) as YamlNode | undefined;
+  const node = parseDocument(text, { lineCounter: lines }).getIn(['cluster', 'gpu'], true) as
+    YamlNode | undefined;
   const [start, end] = node?.range ?? [0, 0];
   const a = lines.linePos(start);
   const b = lines.linePos(end);
   const known = Object.keys(gpuCatalog).sort().join(', ');
   throw new ConfigFileError(file, [
-    { path: 'cluster.gpu', message: `unknown GPU type "${gpu}" (known: ${known})`, line: a.line, column: a.col, endLine: b.line, endColumn: b.col },
+    {
+      path: 'cluster.gpu',
+      message: `unknown GPU type "${gpu}" (known: ${known})`,
+      line: a.line,
+      column: a.col,
+      endLine: b.line,
+      endColumn: b.col,
+    },
   ]);
 }
 
@@ -55,13 +70,16 @@ memory headroom. Layouts that can't run are listed with the reasons.
     let seqLen: number | undefined;
     if (values['seq-len'] !== undefined) {
       seqLen = Number(values['seq-len']);
-      if (!Number.isInteger(seqLen) || seqLen < 1) throw new UsageError(`--seq-len: not a positive integer: ${values['seq-len']}`);
+      if (!Number.isInteger(seqLen) || seqLen < 1)
+        throw new UsageError(`--seq-len: not a positive integer: ${values['seq-len']}`);
     }
     const loss = values.loss;
-    if (loss !== undefined && loss !== 'chunked' && loss !== 'materialized') throw new UsageError(`--loss: expected chunked or materialized, got ${loss}`);
+    if (loss !== undefined && loss !== 'chunked' && loss !== 'materialized')
+      throw new UsageError(`--loss: expected chunked or materialized, got ${loss}`);
     const config = readConfigFile(file);
     checkGpu(file, config.cluster.gpu);
-    if (values.compare !== undefined) return compareRun(config, values.compare, { seqLen, loss, json: values.json });
+    if (values.compare !== undefined)
+      return compareRun(config, values.compare, { seqLen, loss, json: values.json });
     const plan = planConfig(config, { maxSeq: values['max-seq'], all: values.all, seqLen, loss });
     out(values.json ? JSON.stringify(plan) : formatPlanTable(plan));
     return 0;
@@ -75,7 +93,9 @@ export function readRunEvents(runDir: string): RunEvent[] {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`--compare: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (is it a run directory?)' : (e as Error).message}`);
+    throw new UsageError(
+      `--compare: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (is it a run directory?)' : (e as Error).message}`,
+    );
   }
   const events: RunEvent[] = [];
   for (const line of text.split('\n')) {
@@ -86,9 +106,16 @@ export function readRunEvents(runDir: string): RunEvent[] {
   return events;
 }
 
-function compareRun(config: RunConfig, runDir: string, o: { seqLen?: number; loss?: 'chunked' | 'materialized'; json?: boolean }): number {
+function compareRun(
+  config: RunConfig,
+  runDir: string,
+  o: { seqLen?: number; loss?: 'chunked' | 'materialized'; json?: boolean },
+): number {
   const events = readRunEvents(runDir);
-  if (!events.some((e) => e.type === 'memory')) throw new UsageError(`--compare: ${runDir} has no memory event yet (written after the first step)`);
+  if (!events.some((e) => e.type === 'memory'))
+    throw new UsageError(
+      `--compare: ${runDir} has no memory event yet (written after the first step)`,
+    );
   let plan;
   try {
     plan = planForRun(config, events, { seqLen: o.seqLen, loss: o.loss });

@@ -1,6 +1,15 @@
 // `spindle runs ls|logs|stop|attach`: the run index and its runs, through the same services the
 // studio uses. Also the CLI's shared pieces for talking to an in-process host.
-import { requests, streams, type EventOf, type ParamsOf, type RequestName, type ResultOf, type StreamName, type StreamParamsOf } from '../../../app/protocol';
+import {
+  requests,
+  streams,
+  type EventOf,
+  type ParamsOf,
+  type RequestName,
+  type ResultOf,
+  type StreamName,
+  type StreamParamsOf,
+} from '../../../app/protocol';
 import type { RunEvent } from '../../../app/metrics/events';
 import type { RunSummary } from '../../../app/protocol/runs';
 import { createHost, type Host } from '../../host/create';
@@ -19,16 +28,32 @@ export function cliHost(): Host {
 
 const callCtx = (signal: AbortSignal) => ({ door: 'cli' as const, signal });
 
-export async function call<M extends RequestName>(host: Host, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+export async function call<M extends RequestName>(
+  host: Host,
+  method: M,
+  params: ParamsOf<M>,
+): Promise<ResultOf<M>> {
   const p = requests[method].params.parse(params);
-  const handler = host.services.requests[method] as (p: unknown, c: ReturnType<typeof callCtx>) => unknown;
+  const handler = host.services.requests[method] as (
+    p: unknown,
+    c: ReturnType<typeof callCtx>,
+  ) => unknown;
   return (await handler(p, callCtx(new AbortController().signal))) as ResultOf<M>;
 }
 
-export async function subscribe<S extends StreamName>(host: Host, topic: S, params: StreamParamsOf<S>, onEvent: (e: EventOf<S>) => void): Promise<() => void> {
+export async function subscribe<S extends StreamName>(
+  host: Host,
+  topic: S,
+  params: StreamParamsOf<S>,
+  onEvent: (e: EventOf<S>) => void,
+): Promise<() => void> {
   const abort = new AbortController();
   const p = streams[topic].params.parse(params);
-  const handler = host.services.streams[topic] as (p: unknown, emit: (e: unknown) => void, c: ReturnType<typeof callCtx>) => unknown;
+  const handler = host.services.streams[topic] as (
+    p: unknown,
+    emit: (e: unknown) => void,
+    c: ReturnType<typeof callCtx>,
+  ) => unknown;
   const stop = await handler(p, (e) => onEvent(e as EventOf<S>), callCtx(abort.signal));
   return () => {
     abort.abort();
@@ -55,24 +80,40 @@ export function formatEvent(e: RunEvent): string | null {
 
 export function formatSummary(s: RunSummary): string {
   const when = new Date(s.startedAt).toISOString().replace('T', ' ').slice(0, 19);
-  const progress = s.lastStep !== null ? `step ${s.lastStep}/${s.totalSteps ?? '?'}${s.lastLoss !== null ? ` loss ${s.lastLoss.toFixed(4)}` : ''}` : '';
-  return [s.id.padEnd(44), s.status.padEnd(10), when, s.target, progress].filter(Boolean).join('  ');
+  const progress =
+    s.lastStep !== null
+      ? `step ${s.lastStep}/${s.totalSteps ?? '?'}${s.lastLoss !== null ? ` loss ${s.lastLoss.toFixed(4)}` : ''}`
+      : '';
+  return [s.id.padEnd(44), s.status.padEnd(10), when, s.target, progress]
+    .filter(Boolean)
+    .join('  ');
 }
 
 /**
  * Watch a run to its end from this process: print its events from `from`, reattaching (and
  * catching up) when nobody else watches it. Ctrl+C detaches; the run goes on.
  */
-export async function follow(host: Host, id: string, opts: { from?: number; quiet?: boolean } = {}): Promise<number> {
+export async function follow(
+  host: Host,
+  id: string,
+  opts: { from?: number; quiet?: boolean } = {},
+): Promise<number> {
   const runs = runManagerFor(host.context);
-  const unsubscribe = await subscribe(host, 'runs.events', { id, from: opts.from ?? 0 }, ({ event }) => {
-    const line = opts.quiet ? null : formatEvent(event);
-    if (line) out(line);
-  });
+  const unsubscribe = await subscribe(
+    host,
+    'runs.events',
+    { id, from: opts.from ?? 0 },
+    ({ event }) => {
+      const line = opts.quiet ? null : formatEvent(event);
+      if (line) out(line);
+    },
+  );
   let detached = false;
   const onSigint = () => {
     detached = true;
-    err(`\ndetached; ${id} keeps running. Watch it again: spindle runs attach ${id}   stop it: spindle runs stop ${id}`);
+    err(
+      `\ndetached; ${id} keeps running. Watch it again: spindle runs attach ${id}   stop it: spindle runs stop ${id}`,
+    );
     finish(null);
   };
   let finish!: (s: RunSummary | null) => void;
@@ -117,20 +158,30 @@ export const runsCommand: Command = {
         else {
           const runs = runManagerFor(host.context);
           for (const s of list) {
-            const unwatched = !['succeeded', 'failed', 'stopped'].includes(s.status) && lockOwner(runs.store.lockFile(s.id)) === null;
-            out(formatSummary(s) + (unwatched ? '  (not watched now: spindle runs attach to update)' : ''));
+            const unwatched =
+              !['succeeded', 'failed', 'stopped'].includes(s.status) &&
+              lockOwner(runs.store.lockFile(s.id)) === null;
+            out(
+              formatSummary(s) +
+                (unwatched ? '  (not watched now: spindle runs attach to update)' : ''),
+            );
           }
         }
         return 0;
       }
-      const { values, positionals } = parse(rest, { tail: { type: 'string' }, follow: { type: 'boolean', short: 'f' } });
+      const { values, positionals } = parse(rest, {
+        tail: { type: 'string' },
+        follow: { type: 'boolean', short: 'f' },
+      });
       const [id] = positionals;
       if (!id || positionals.length > 1) throw new UsageError('expected one run ID');
       if (sub === 'logs') {
         const tail = values.tail === undefined ? 200 : Number(values.tail);
-        if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail: not a count: ${values.tail}`);
+        if (!Number.isInteger(tail) || tail < 0)
+          throw new UsageError(`--tail: not a count: ${values.tail}`);
         const print = (lines: { node: string; rank: number | null; line: string }[]) => {
-          for (const l of lines) out(`[${l.node}${l.rank !== null ? ` rank ${l.rank}` : ''}] ${l.line}`);
+          for (const l of lines)
+            out(`[${l.node}${l.rank !== null ? ` rank ${l.rank}` : ''}] ${l.line}`);
         };
         const stop = await subscribe(host, 'runs.logs', { id, tail }, print);
         if (values.follow) await follow(host, id, { quiet: true });

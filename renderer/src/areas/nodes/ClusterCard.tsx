@@ -3,7 +3,14 @@
 import { Fragment, useState } from 'react';
 import type { NodeEntry, ProbeResult } from '../../../../app/protocol/nodes';
 import { driverCuda, endpoint, formatBytes, gpuSummary, summarizeCluster, timeAgo } from './model';
-import { ClusterChecks, ProbeProgress, ProgressBar, VerdictBadge, probeFraction, stepLabel } from './ProbeProgress';
+import {
+  ClusterChecks,
+  ProbeProgress,
+  ProgressBar,
+  VerdictBadge,
+  probeFraction,
+  stepLabel,
+} from './ProbeProgress';
 import { probeKey, runningFor, useNodes } from './store';
 
 interface Props {
@@ -26,12 +33,23 @@ export function ClusterCard({ name, nodes, now, onEdit, onRemove }: Props) {
   const running = run?.state === 'running';
   const headingId = `cluster-${name ?? 'none'}-title`;
   const names = nodes.map((n) => n.name);
-  const gpuText = sum.probed === 0 ? 'not probed yet' : sum.gpus === 0 ? 'no GPUs' : `${sum.gpus} GPU${sum.gpus === 1 ? '' : 's'} (${sum.gpuNames.join(', ')})`;
+  const gpuText =
+    sum.probed === 0
+      ? 'not probed yet'
+      : sum.gpus === 0
+        ? 'no GPUs'
+        : `${sum.gpus} GPU${sum.gpus === 1 ? '' : 's'} (${sum.gpuNames.join(', ')})`;
 
   return (
-    <section className="cluster" aria-labelledby={headingId} data-testid={`cluster-${name ?? 'unclustered'}`}>
+    <section
+      className="cluster"
+      aria-labelledby={headingId}
+      data-testid={`cluster-${name ?? 'unclustered'}`}
+    >
       <header className="cluster-head">
-        <h2 id={headingId}>{name ? <>{name}</> : <span className="muted">Not in a cluster</span>}</h2>
+        <h2 id={headingId}>
+          {name ? <>{name}</> : <span className="muted">Not in a cluster</span>}
+        </h2>
         {name ? <VerdictBadge verdict={sum.verdict} /> : null}
         <span className="muted">
           {sum.nodes} node{sum.nodes === 1 ? '' : 's'} · {gpuText}
@@ -46,7 +64,11 @@ export function ClusterCard({ name, nodes, now, onEdit, onRemove }: Props) {
             type="button"
             className="ghost"
             onClick={() => probe(names, name ? { cluster: name } : { key })}
-            title={name ? 'Probe every node, then check node-to-node reachability and matching versions' : 'Probe each of these nodes'}
+            title={
+              name
+                ? 'Probe every node, then check node-to-node reachability and matching versions'
+                : 'Probe each of these nodes'
+            }
           >
             {name ? 'Probe cluster' : nodes.length > 1 ? 'Probe all' : 'Probe'}
           </button>
@@ -55,7 +77,12 @@ export function ClusterCard({ name, nodes, now, onEdit, onRemove }: Props) {
       {run && (running || run.state === 'failed') ? (
         <ProbeProgress run={run} title={name ? `Probing cluster ${name}` : 'Probing'} />
       ) : null}
-      {name ? <ClusterChecks nodes={nodes} warnings={run?.cluster && run.state !== 'running' ? run.warnings : null} /> : null}
+      {name ? (
+        <ClusterChecks
+          nodes={nodes}
+          warnings={run?.cluster && run.state !== 'running' ? run.warnings : null}
+        />
+      ) : null}
       <div className="table-wrap">
         <table className="node-table">
           <thead>
@@ -75,7 +102,13 @@ export function ClusterCard({ name, nodes, now, onEdit, onRemove }: Props) {
           </thead>
           <tbody>
             {nodes.map((n) => (
-              <NodeRow key={n.name} node={n} now={now} onEdit={() => onEdit(n)} onRemove={() => onRemove(n)} />
+              <NodeRow
+                key={n.name}
+                node={n}
+                now={now}
+                onEdit={() => onEdit(n)}
+                onRemove={() => onRemove(n)}
+              />
             ))}
           </tbody>
         </table>
@@ -84,7 +117,17 @@ export function ClusterCard({ name, nodes, now, onEdit, onRemove }: Props) {
   );
 }
 
-function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number; onEdit(): void; onRemove(): void }) {
+function NodeRow({
+  node,
+  now,
+  onEdit,
+  onRemove,
+}: {
+  node: NodeEntry;
+  now: number;
+  onEdit(): void;
+  onRemove(): void;
+}) {
   const [open, setOpen] = useState(false);
   const probes = useNodes((s) => s.probes);
   const probe = useNodes((s) => s.probe);
@@ -93,16 +136,29 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
   const active = runningFor(probes, node.name);
   const ownRun = probes[probeKey({ node: node.name })];
   const detailsId = `node-${node.name}-details`;
-  const step = active ? [...active.steps].reverse().find((s) => s.node === node.name || s.node === undefined) : undefined;
+  const step = active
+    ? [...active.steps].reverse().find((s) => s.node === node.name || s.node === undefined)
+    : undefined;
   const dc = p ? driverCuda(p) : null;
   // A probe that broke as a whole; a later successful result (e.g. from a cluster probe) wins.
-  const failed = ownRun?.state === 'failed' && (!p || p.at < ownRun.startedAt) ? ownRun.error : null;
+  const failed =
+    ownRun?.state === 'failed' && (!p || p.at < ownRun.startedAt) ? ownRun.error : null;
 
   return (
     <Fragment>
-      <tr className={`node-row${open ? ' open' : ''}`} data-testid={`node-${node.name}`} data-verdict={p?.verdict ?? 'unknown'}>
+      <tr
+        className={`node-row${open ? ' open' : ''}`}
+        data-testid={`node-${node.name}`}
+        data-verdict={p?.verdict ?? 'unknown'}
+      >
         <th scope="row" className="node-name">
-          <button type="button" className="disclosure" aria-expanded={open} aria-controls={detailsId} onClick={() => setOpen(!open)}>
+          <button
+            type="button"
+            className="disclosure"
+            aria-expanded={open}
+            aria-controls={detailsId}
+            onClick={() => setOpen(!open)}
+          >
             <span className="chev" aria-hidden>
               ▸
             </span>
@@ -117,7 +173,10 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
           {active && !active.results[node.name] ? (
             <div className="probing">
               <span className="muted">Probing{step ? ` · ${stepLabel(step)}` : '…'}</span>
-              <ProgressBar value={probeFraction({ ...active, names: [node.name] })} label={`Probing ${node.name}`} />
+              <ProgressBar
+                value={probeFraction({ ...active, names: [node.name] })}
+                label={`Probing ${node.name}`}
+              />
             </div>
           ) : failed ? (
             <>
@@ -140,23 +199,76 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
             <VerdictBadge verdict="unknown" />
           )}
         </td>
-        <td data-testid="node-gpus">{p ? (gpuSummary(p.gpus) ?? <span className="muted">No GPU</span>) : <span className="muted">—</span>}</td>
-        <td>{dc && (dc.driver || dc.cuda) ? `${dc.driver ?? '—'} / ${dc.cuda ?? '—'}` : <span className="muted">—</span>}</td>
-        <td>{p && (p.torch || p.nccl) ? `${p.torch ?? '—'} / ${p.nccl ?? '—'}` : <span className="muted">{p ? 'no torch' : '—'}</span>}</td>
-        <td data-testid="node-cpu">{p ? `${p.cpus ?? '?'} CPU${p.cpus === 1 ? '' : 's'} · ${formatBytes(p.memBytes)}` : <span className="muted">—</span>}</td>
+        <td data-testid="node-gpus">
+          {p ? (
+            (gpuSummary(p.gpus) ?? <span className="muted">No GPU</span>)
+          ) : (
+            <span className="muted">—</span>
+          )}
+        </td>
+        <td>
+          {dc && (dc.driver || dc.cuda) ? (
+            `${dc.driver ?? '—'} / ${dc.cuda ?? '—'}`
+          ) : (
+            <span className="muted">—</span>
+          )}
+        </td>
+        <td>
+          {p && (p.torch || p.nccl) ? (
+            `${p.torch ?? '—'} / ${p.nccl ?? '—'}`
+          ) : (
+            <span className="muted">{p ? 'no torch' : '—'}</span>
+          )}
+        </td>
+        <td data-testid="node-cpu">
+          {p ? (
+            `${p.cpus ?? '?'} CPU${p.cpus === 1 ? '' : 's'} · ${formatBytes(p.memBytes)}`
+          ) : (
+            <span className="muted">—</span>
+          )}
+        </td>
         <td>{p ? formatBytes(p.diskFreeBytes) : <span className="muted">—</span>}</td>
-        <td>{p ? <time dateTime={new Date(p.at).toISOString()} title={new Date(p.at).toLocaleString()}>{timeAgo(p.at, now)}</time> : <span className="muted">never</span>}</td>
+        <td>
+          {p ? (
+            <time dateTime={new Date(p.at).toISOString()} title={new Date(p.at).toLocaleString()}>
+              {timeAgo(p.at, now)}
+            </time>
+          ) : (
+            <span className="muted">never</span>
+          )}
+        </td>
         <td className="row-actions">
-          <button type="button" className="ghost small" disabled={Boolean(active)} onClick={() => probe([node.name])} aria-label={`Probe ${node.name}`}>
+          <button
+            type="button"
+            className="ghost small"
+            disabled={Boolean(active)}
+            onClick={() => probe([node.name])}
+            aria-label={`Probe ${node.name}`}
+          >
             Probe
           </button>
-          <button type="button" className="ghost small" onClick={() => openShell(node.name)} aria-label={`Open a shell on ${node.name}`}>
+          <button
+            type="button"
+            className="ghost small"
+            onClick={() => openShell(node.name)}
+            aria-label={`Open a shell on ${node.name}`}
+          >
             Shell
           </button>
-          <button type="button" className="ghost small" onClick={onEdit} aria-label={`Edit ${node.name}`}>
+          <button
+            type="button"
+            className="ghost small"
+            onClick={onEdit}
+            aria-label={`Edit ${node.name}`}
+          >
             Edit
           </button>
-          <button type="button" className="ghost small danger" onClick={onRemove} aria-label={`Remove ${node.name}`}>
+          <button
+            type="button"
+            className="ghost small danger"
+            onClick={onRemove}
+            aria-label={`Remove ${node.name}`}
+          >
             Remove
           </button>
         </td>
@@ -173,12 +285,20 @@ function NodeRow({ node, now, onEdit, onRemove }: { node: NodeEntry; now: number
 }
 
 function NodeDetails({ node, probe: p }: { node: NodeEntry; probe: ProbeResult | null }) {
-  if (!p) return <p className="muted">Not probed yet: probe the node to see its GPUs, drivers, Python packages and disk.</p>;
+  if (!p)
+    return (
+      <p className="muted">
+        Not probed yet: probe the node to see its GPUs, drivers, Python packages and disk.
+      </p>
+    );
   return (
     <div className="node-details">
       {p.reasons.length > 0 ? (
         <div>
-          <h3>Why “{p.verdict === 'ready' ? 'ready' : p.verdict === 'warning' ? 'warning' : 'not ready'}”</h3>
+          <h3>
+            Why “
+            {p.verdict === 'ready' ? 'ready' : p.verdict === 'warning' ? 'warning' : 'not ready'}”
+          </h3>
           <ul className="node-reasons">
             {p.reasons.map((r) => (
               <li key={r}>{r}</li>
@@ -202,7 +322,9 @@ function NodeDetails({ node, probe: p }: { node: NodeEntry; probe: ProbeResult |
       <div>
         <h3>GPUs</h3>
         {p.gpus.length === 0 ? (
-          <p className="muted">No NVIDIA GPU found on this node; it can run CPU (gloo) jobs only.</p>
+          <p className="muted">
+            No NVIDIA GPU found on this node; it can run CPU (gloo) jobs only.
+          </p>
         ) : (
           <ol className="gpu-list">
             {p.gpus.map((g, i) => (

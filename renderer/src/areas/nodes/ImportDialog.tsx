@@ -34,7 +34,10 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
     setLoading(true);
     setLoadError(null);
     try {
-      const list = await host.request('nodes.sshConfigHosts', path.trim() ? { file: path.trim() } : {});
+      const list = await host.request(
+        'nodes.sshConfigHosts',
+        path.trim() ? { file: path.trim() } : {},
+      );
       setHosts(list);
       setPicked(new Set());
     } catch (e) {
@@ -77,7 +80,11 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
     setSaving(true);
     try {
       const aliases = (hosts ?? []).map((h) => h.alias).filter((a) => picked.has(a));
-      const nodes = await host.request('nodes.import', { aliases, ...(file.trim() ? { file: file.trim() } : {}), ...(c ? { cluster: c } : {}) });
+      const nodes = await host.request('nodes.import', {
+        aliases,
+        ...(file.trim() ? { file: file.trim() } : {}),
+        ...(c ? { cluster: c } : {}),
+      });
       onImported(nodes, c || null);
     } catch (err) {
       const field = err instanceof HostCallError ? err.field : undefined;
@@ -89,7 +96,13 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
   };
 
   return (
-    <Dialog title="Import from SSH config" onCancel={onClose} className="wide import-dialog" testId="import-dialog" initialFocus={fileRef}>
+    <Dialog
+      title="Import from SSH config"
+      onCancel={onClose}
+      className="wide import-dialog"
+      testId="import-dialog"
+      initialFocus={fileRef}
+    >
       <form
         className="import-file"
         onSubmit={(e) => {
@@ -126,12 +139,22 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
           <legend>
             Hosts{hosts ? ` (${hosts.length})` : ''}
             {selectable.length > 1 ? (
-              <button type="button" className="link" onClick={() => setPicked(allPicked ? new Set() : new Set(selectable.map((h) => h.alias)))}>
+              <button
+                type="button"
+                className="link"
+                onClick={() =>
+                  setPicked(allPicked ? new Set() : new Set(selectable.map((h) => h.alias)))
+                }
+              >
                 {allPicked ? 'Select none' : 'Select all'}
               </button>
             ) : null}
           </legend>
-          {hosts && hosts.length === 0 ? <p className="muted">No Host entries with a concrete name in this file (wildcard patterns are skipped).</p> : null}
+          {hosts && hosts.length === 0 ? (
+            <p className="muted">
+              No Host entries with a concrete name in this file (wildcard patterns are skipped).
+            </p>
+          ) : null}
           {hosts && hosts.length > 0 ? (
             <ul className="host-list">
               {hosts.map((h) => {
@@ -139,11 +162,18 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
                 return (
                   <li key={h.alias} className={already ? 'taken' : ''}>
                     <label>
-                      <input type="checkbox" checked={picked.has(h.alias) || already} disabled={already} onChange={() => toggle(h.alias)} />
+                      <input
+                        type="checkbox"
+                        checked={picked.has(h.alias) || already}
+                        disabled={already}
+                        onChange={() => toggle(h.alias)}
+                      />
                       <span className="alias">{h.alias}</span>
                       <span className="mono muted">{endpoint(h)}</span>
                       {h.proxyJump ? <span className="host-tag">via {h.proxyJump}</span> : null}
-                      {h.identityFile ? <span className="host-tag mono">{h.identityFile}</span> : null}
+                      {h.identityFile ? (
+                        <span className="host-tag mono">{h.identityFile}</span>
+                      ) : null}
                       {already ? <span className="host-tag">already added</span> : null}
                     </label>
                   </li>
@@ -190,7 +220,11 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
             Cancel
           </button>
           <button type="submit" className="primary" disabled={saving || picked.size === 0}>
-            {saving ? 'Importing…' : picked.size === 0 ? 'Import hosts' : `Import ${picked.size} host${picked.size === 1 ? '' : 's'}`}
+            {saving
+              ? 'Importing…'
+              : picked.size === 0
+                ? 'Import hosts'
+                : `Import ${picked.size} host${picked.size === 1 ? '' : 's'}`}
           </button>
         </footer>
       </form>

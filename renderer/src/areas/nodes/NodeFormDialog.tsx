@@ -6,7 +6,17 @@ import { HostCallError } from '../../../../app/protocol/client';
 import type { NodeEntry } from '../../../../app/protocol/nodes';
 import { host } from '../../host';
 import { Dialog } from '../../components/prompts/Dialog';
-import { FIELD_LABELS, emptyForm, formFieldOf, formFromSpec, suggestName, validateForm, type FormErrors, type FormField, type NodeForm } from './model';
+import {
+  FIELD_LABELS,
+  emptyForm,
+  formFieldOf,
+  formFromSpec,
+  suggestName,
+  validateForm,
+  type FormErrors,
+  type FormField,
+  type NodeForm,
+} from './model';
 
 interface Props {
   /** The node being edited; absent when adding. */
@@ -18,15 +28,27 @@ interface Props {
 }
 
 /** Fields as laid out, so the first invalid one focused is the first one seen. */
-const VISUAL_ORDER: FormField[] = ['host', 'port', 'user', 'name', 'identityFile', 'proxyJump', 'cluster', 'python', 'workdir'];
+const VISUAL_ORDER: FormField[] = [
+  'host',
+  'port',
+  'user',
+  'name',
+  'identityFile',
+  'proxyJump',
+  'cluster',
+  'python',
+  'workdir',
+];
 
-type TestState = { state: 'idle' } | { state: 'running' } | { state: 'ok' | 'failed'; message: string };
+type TestState =
+  { state: 'idle' } | { state: 'running' } | { state: 'ok' | 'failed'; message: string };
 
 const HELP: Partial<Record<FormField, string>> = {
   name: 'How run configs refer to this node (launch.hosts).',
   host: 'DNS name or IP address the studio connects to.',
   user: 'Leave empty for your local user name.',
-  identityFile: 'Private key on this computer, e.g. ~/.ssh/id_ed25519. Empty: the SSH agent and default keys.',
+  identityFile:
+    'Private key on this computer, e.g. ~/.ssh/id_ed25519. Empty: the SSH agent and default keys.',
   proxyJump: 'Bastion to hop through: user@host:port, or a node / ssh-config name.',
   cluster: 'Nodes with the same cluster name train together.',
   python: 'Python with PyTorch on the node; overrides the run config’s launch.python.',
@@ -54,7 +76,11 @@ export function NodeFormDialog({ editing, clusters, onClose, onSaved }: Props) {
     });
     if (f === 'name') setNameTouched(true);
     // An edited field's old error no longer applies; the rest stay until the next check.
-    setErrors((e) => ({ ...e, [f]: undefined, ...(f === 'host' && !nameTouched ? { name: undefined } : {}) }));
+    setErrors((e) => ({
+      ...e,
+      [f]: undefined,
+      ...(f === 'host' && !nameTouched ? { name: undefined } : {}),
+    }));
     if (test.state !== 'idle' && test.state !== 'running') setTest({ state: 'idle' });
   };
 
@@ -101,7 +127,9 @@ export function NodeFormDialog({ editing, clusters, onClose, onSaved }: Props) {
     if (!spec) return;
     setSaving(true);
     try {
-      const saved = editing ? await host.request('nodes.update', { name: editing.name, node: spec }) : await host.request('nodes.add', { node: spec, test: true });
+      const saved = editing
+        ? await host.request('nodes.update', { name: editing.name, node: spec })
+        : await host.request('nodes.add', { node: spec, test: true });
       onSaved(saved, !editing);
     } catch (err) {
       hostError(err);
@@ -110,7 +138,17 @@ export function NodeFormDialog({ editing, clusters, onClose, onSaved }: Props) {
     }
   };
 
-  const field = (f: FormField, opts: { placeholder?: string; type?: string; list?: string; inputMode?: 'numeric'; required?: boolean; autoFocus?: boolean } = {}) => {
+  const field = (
+    f: FormField,
+    opts: {
+      placeholder?: string;
+      type?: string;
+      list?: string;
+      inputMode?: 'numeric';
+      required?: boolean;
+      autoFocus?: boolean;
+    } = {},
+  ) => {
     const id = `${idBase}-${f}`;
     const err = errors[f];
     const help = HELP[f];
@@ -130,7 +168,10 @@ export function NodeFormDialog({ editing, clusters, onClose, onSaved }: Props) {
           inputMode={opts.inputMode}
           aria-required={opts.required || undefined}
           aria-invalid={err ? true : undefined}
-          aria-describedby={[err ? `${id}-err` : '', help ? `${id}-help` : ''].filter(Boolean).join(' ') || undefined}
+          aria-describedby={
+            [err ? `${id}-err` : '', help ? `${id}-help` : ''].filter(Boolean).join(' ') ||
+            undefined
+          }
           spellCheck={false}
           autoCapitalize="off"
           autoComplete="off"
@@ -152,7 +193,13 @@ export function NodeFormDialog({ editing, clusters, onClose, onSaved }: Props) {
   const clusterOptions = useMemo(() => [...new Set(clusters)].sort(), [clusters]);
 
   return (
-    <Dialog title={editing ? `Edit ${editing.name}` : 'Add a node'} onCancel={onClose} initialFocus={firstRef} className="wide node-form" testId="node-form">
+    <Dialog
+      title={editing ? `Edit ${editing.name}` : 'Add a node'}
+      onCancel={onClose}
+      initialFocus={firstRef}
+      className="wide node-form"
+      testId="node-form"
+    >
       <form onSubmit={save} noValidate aria-busy={busy}>
         <div className="form-grid">
           {field('host', { placeholder: 'gpu-01.example.org', required: true, autoFocus: true })}
@@ -187,7 +234,13 @@ export function NodeFormDialog({ editing, clusters, onClose, onSaved }: Props) {
           ) : null}
         </div>
         <footer className="dialog-actions">
-          <button type="button" className="ghost" onClick={runTest} disabled={busy} style={{ marginRight: 'auto' }}>
+          <button
+            type="button"
+            className="ghost"
+            onClick={runTest}
+            disabled={busy}
+            style={{ marginRight: 'auto' }}
+          >
             {test.state === 'running' ? 'Testing…' : 'Test connection'}
           </button>
           <button type="button" className="ghost" onClick={onClose}>

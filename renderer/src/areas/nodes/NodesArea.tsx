@@ -17,7 +17,12 @@ import './nodes.css';
 // The app frame mounts the host-prompt dialogs through this module (one import, one element).
 export { PromptHost } from '../../components/prompts/PromptHost';
 
-type DialogState = { kind: 'add' } | { kind: 'import' } | { kind: 'edit'; node: NodeEntry } | { kind: 'remove'; node: NodeEntry } | null;
+type DialogState =
+  | { kind: 'add' }
+  | { kind: 'import' }
+  | { kind: 'edit'; node: NodeEntry }
+  | { kind: 'remove'; node: NodeEntry }
+  | null;
 interface Notice {
   text: string;
   tone: 'ok' | 'bad';
@@ -63,7 +68,10 @@ export function NodesArea() {
   }, [notice]);
 
   const groups = useMemo(() => groupByCluster(nodes), [nodes]);
-  const clusters = useMemo(() => groups.map((g) => g.name).filter((n): n is string => n !== null), [groups]);
+  const clusters = useMemo(
+    () => groups.map((g) => g.name).filter((n): n is string => n !== null),
+    [groups],
+  );
   const counts = useMemo(() => {
     const c = { ready: 0, warning: 0, not_ready: 0, unknown: 0 };
     for (const n of nodes) c[n.lastProbe?.verdict ?? 'unknown']++;
@@ -72,7 +80,10 @@ export function NodesArea() {
 
   const onSaved = (node: NodeEntry, isNew: boolean) => {
     setDialog(null);
-    setNotice({ text: isNew ? `Added ${node.name}; probing it now.` : `Saved ${node.name}.`, tone: 'ok' });
+    setNotice({
+      text: isNew ? `Added ${node.name}; probing it now.` : `Saved ${node.name}.`,
+      tone: 'ok',
+    });
     // A new node was just reached: look at what it has straight away.
     if (isNew) probe([node.name]);
   };
@@ -85,8 +96,16 @@ export function NodesArea() {
       tone: 'ok',
       at: Date.now(),
       action: cluster
-        ? { label: `Probe cluster ${cluster}`, probeKey: probeKey({ cluster }), run: () => probe(names, { cluster }) }
-        : { label: `Probe ${names.length === 1 ? 'it' : 'them'}`, probeKey: `import:${names.join(',')}`, run: () => probe(names, { key: `import:${names.join(',')}` }) },
+        ? {
+            label: `Probe cluster ${cluster}`,
+            probeKey: probeKey({ cluster }),
+            run: () => probe(names, { cluster }),
+          }
+        : {
+            label: `Probe ${names.length === 1 ? 'it' : 'them'}`,
+            probeKey: `import:${names.join(',')}`,
+            run: () => probe(names, { key: `import:${names.join(',')}` }),
+          },
     });
   };
 
@@ -116,7 +135,12 @@ export function NodesArea() {
             <button type="button" className="ghost" onClick={() => setDialog({ kind: 'import' })}>
               Import from SSH config
             </button>
-            <button ref={addRef} type="button" className="primary" onClick={() => setDialog({ kind: 'add' })}>
+            <button
+              ref={addRef}
+              type="button"
+              className="primary"
+              onClick={() => setDialog({ kind: 'add' })}
+            >
               Add node
             </button>
           </div>
@@ -124,7 +148,10 @@ export function NodesArea() {
 
         <div className="nodes-notice-slot" aria-live="polite">
           {notice ? (
-            <div className={`nodes-notice ${notice.tone}`} role={notice.tone === 'bad' ? 'alert' : undefined}>
+            <div
+              className={`nodes-notice ${notice.tone}`}
+              role={notice.tone === 'bad' ? 'alert' : undefined}
+            >
               <span>{notice.text}</span>
               {notice.action ? (
                 <button
@@ -138,7 +165,12 @@ export function NodesArea() {
                   {notice.action.label}
                 </button>
               ) : null}
-              <button type="button" className="nodes-notice-x" aria-label="Dismiss" onClick={() => setNotice(null)}>
+              <button
+                type="button"
+                className="nodes-notice-x"
+                aria-label="Dismiss"
+                onClick={() => setNotice(null)}
+              >
                 ×
               </button>
             </div>
@@ -158,7 +190,10 @@ export function NodesArea() {
         ) : nodes.length === 0 && status === 'ready' ? (
           <div className="nodes-empty">
             <h2>No nodes yet</h2>
-            <p>Add a GPU machine you reach over SSH, or import hosts you already use from your SSH config. Spindle checks the host key, then probes the GPUs, drivers, PyTorch and disk.</p>
+            <p>
+              Add a GPU machine you reach over SSH, or import hosts you already use from your SSH
+              config. Spindle checks the host key, then probes the GPUs, drivers, PyTorch and disk.
+            </p>
             <div className="head-actions">
               <button type="button" className="ghost" onClick={() => setDialog({ kind: 'import' })}>
                 Import from SSH config
@@ -185,15 +220,41 @@ export function NodesArea() {
       {shells.length ? <ShellPanel /> : null}
 
       {dialog?.kind === 'add' || dialog?.kind === 'edit' ? (
-        <NodeFormDialog editing={dialog.kind === 'edit' ? dialog.node : undefined} clusters={clusters} onClose={() => setDialog(null)} onSaved={onSaved} />
+        <NodeFormDialog
+          editing={dialog.kind === 'edit' ? dialog.node : undefined}
+          clusters={clusters}
+          onClose={() => setDialog(null)}
+          onSaved={onSaved}
+        />
       ) : null}
-      {dialog?.kind === 'import' ? <ImportDialog existing={nodes.map((n) => n.name)} clusters={clusters} onClose={() => setDialog(null)} onImported={onImported} /> : null}
-      {dialog?.kind === 'remove' ? <RemoveDialog node={dialog.node} onCancel={() => setDialog(null)} onConfirm={() => remove(dialog.node)} /> : null}
+      {dialog?.kind === 'import' ? (
+        <ImportDialog
+          existing={nodes.map((n) => n.name)}
+          clusters={clusters}
+          onClose={() => setDialog(null)}
+          onImported={onImported}
+        />
+      ) : null}
+      {dialog?.kind === 'remove' ? (
+        <RemoveDialog
+          node={dialog.node}
+          onCancel={() => setDialog(null)}
+          onConfirm={() => remove(dialog.node)}
+        />
+      ) : null}
     </div>
   );
 }
 
-function RemoveDialog({ node, onCancel, onConfirm }: { node: NodeEntry; onCancel(): void; onConfirm(): void }) {
+function RemoveDialog({
+  node,
+  onCancel,
+  onConfirm,
+}: {
+  node: NodeEntry;
+  onCancel(): void;
+  onConfirm(): void;
+}) {
   const cancelRef = useRef<HTMLButtonElement>(null);
   return (
     <Dialog
@@ -212,7 +273,10 @@ function RemoveDialog({ node, onCancel, onConfirm }: { node: NodeEntry; onCancel
         </>
       }
     >
-      <p>The node leaves the studio&apos;s list{node.cluster ? ` and cluster ${node.cluster}` : ''}. Nothing on the machine changes.</p>
+      <p>
+        The node leaves the studio&apos;s list{node.cluster ? ` and cluster ${node.cluster}` : ''}.
+        Nothing on the machine changes.
+      </p>
     </Dialog>
   );
 }

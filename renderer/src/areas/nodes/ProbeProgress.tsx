@@ -26,7 +26,10 @@ export function ProgressBar({ value, label }: { value: number | null; label: str
       aria-valuemax={100}
       aria-valuenow={value === null ? undefined : Math.round(value * 100)}
     >
-      <div className="probe-bar-fill" style={value === null ? undefined : { width: `${Math.max(3, value * 100)}%` }} />
+      <div
+        className="probe-bar-fill"
+        style={value === null ? undefined : { width: `${Math.max(3, value * 100)}%` }}
+      />
     </div>
   );
 }
@@ -43,21 +46,39 @@ export function probeFraction(run: ProbeRun): number | null {
   const done = Object.keys(run.results).length;
   const partial = run.names
     .filter((n) => !run.results[n])
-    .map((n) => run.steps.filter((s) => s.node === n && s.status === 'running' && s.fraction !== undefined).map((s) => s.fraction!)[0] ?? 0)
+    .map(
+      (n) =>
+        run.steps
+          .filter((s) => s.node === n && s.status === 'running' && s.fraction !== undefined)
+          .map((s) => s.fraction!)[0] ?? 0,
+    )
     .reduce((a, b) => a + b, 0);
   const f = (done + partial) / total;
   return f === 0 && run.steps.length === 0 ? null : f;
 }
 
 /** `onCancel` adds a Stop button; leave it out where the caller already offers one. */
-export function ProbeProgress({ run, onCancel, title }: { run: ProbeRun; onCancel?: () => void; title: string }) {
+export function ProbeProgress({
+  run,
+  onCancel,
+  title,
+}: {
+  run: ProbeRun;
+  onCancel?: () => void;
+  title: string;
+}) {
   const running = run.state === 'running';
   const fraction = running ? probeFraction(run) : 1;
   // Steps grouped by node (cluster-wide steps, without a node, first).
   const groups = new Map<string, ProbeRun['steps']>();
   for (const s of run.steps) groups.set(s.node ?? '', [...(groups.get(s.node ?? '') ?? []), s]);
   return (
-    <div className="probe-progress" data-testid="probe-progress" data-state={run.state} aria-live="polite">
+    <div
+      className="probe-progress"
+      data-testid="probe-progress"
+      data-state={run.state}
+      aria-live="polite"
+    >
       <div className="probe-progress-head">
         <strong>{title}</strong>
         <span className="muted">
@@ -96,7 +117,13 @@ export function ProbeProgress({ run, onCancel, title }: { run: ProbeRun; onCance
 }
 
 /** A cluster's reachability matrix and warnings, from the members' last probes and the run's warnings. */
-export function ClusterChecks({ nodes, warnings }: { nodes: NodeEntry[]; warnings: string[] | null }) {
+export function ClusterChecks({
+  nodes,
+  warnings,
+}: {
+  nodes: NodeEntry[];
+  warnings: string[] | null;
+}) {
   const m = reachMatrix(nodes);
   if (!m.tested && warnings === null) return null;
   return (
@@ -106,7 +133,9 @@ export function ClusterChecks({ nodes, warnings }: { nodes: NodeEntry[]; warning
           <figcaption>
             Rendezvous reachability{' '}
             <span className={m.failures ? 'bad' : 'ok'} data-testid="reach-summary">
-              {m.failures ? `${m.failures} route${m.failures === 1 ? '' : 's'} cannot connect` : 'every tested route connects'}
+              {m.failures
+                ? `${m.failures} route${m.failures === 1 ? '' : 's'} cannot connect`
+                : 'every tested route connects'}
             </span>
           </figcaption>
           <table className="reach-matrix" data-testid="reach-matrix">
@@ -128,7 +157,13 @@ export function ClusterChecks({ nodes, warnings }: { nodes: NodeEntry[]; warning
                 <tr key={m.names[i]}>
                   <th scope="row">{m.names[i]}</th>
                   {row.map((c, j) => (
-                    <td key={m.names[j]} className={c.ok === null ? 'na' : c.ok ? 'ok' : 'bad'} title={c.title} data-from={m.names[i]} data-to={m.names[j]}>
+                    <td
+                      key={m.names[j]}
+                      className={c.ok === null ? 'na' : c.ok ? 'ok' : 'bad'}
+                      title={c.title}
+                      data-from={m.names[i]}
+                      data-to={m.names[j]}
+                    >
                       <span aria-hidden>{c.ok === null ? '·' : c.ok ? '✓' : '✗'}</span>
                       <span className="sr-only">{c.title}</span>
                     </td>
@@ -141,7 +176,11 @@ export function ClusterChecks({ nodes, warnings }: { nodes: NodeEntry[]; warning
       ) : null}
       {warnings !== null ? (
         warnings.length > 0 ? (
-          <ul className="cluster-warnings" aria-label="Cluster warnings" data-testid="cluster-warnings">
+          <ul
+            className="cluster-warnings"
+            aria-label="Cluster warnings"
+            data-testid="cluster-warnings"
+          >
             {warnings.map((w) => (
               <li key={w}>
                 <span aria-hidden>⚠</span> {w}

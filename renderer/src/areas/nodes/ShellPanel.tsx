@@ -15,7 +15,8 @@ export function ShellPanel() {
   const onTabKey = (e: React.KeyboardEvent, i: number) => {
     if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
     e.preventDefault();
-    const next = shells[(i + (e.key === 'ArrowRight' ? 1 : shells.length - 1)) % shells.length].node;
+    const next =
+      shells[(i + (e.key === 'ArrowRight' ? 1 : shells.length - 1)) % shells.length].node;
     setActive(next);
     requestAnimationFrame(() => document.getElementById(`shell-tab-${next}`)?.focus());
   };
@@ -40,11 +41,23 @@ export function ShellPanel() {
               {s.ended ? <span className="muted"> (ended)</span> : null}
             </button>
             {s.ended ? (
-              <button type="button" className="shell-close" aria-label={`Start a new shell on ${s.node}`} title="New session" onClick={() => openShell(s.node)}>
+              <button
+                type="button"
+                className="shell-close"
+                aria-label={`Start a new shell on ${s.node}`}
+                title="New session"
+                onClick={() => openShell(s.node)}
+              >
                 ↻
               </button>
             ) : null}
-            <button type="button" className="shell-close" aria-label={`Close the shell on ${s.node}`} title="Close" onClick={() => close(s.node)}>
+            <button
+              type="button"
+              className="shell-close"
+              aria-label={`Close the shell on ${s.node}`}
+              title="Close"
+              onClick={() => close(s.node)}
+            >
               ×
             </button>
           </span>
@@ -52,8 +65,21 @@ export function ShellPanel() {
       </div>
       <div className="shell-body">
         {shells.map((s) => (
-          <div key={s.node} id={`shell-${s.node}`} role="tabpanel" aria-labelledby={`shell-tab-${s.node}`} hidden={s.node !== active} data-testid={`shell-${s.node}`}>
-            <TerminalView sessionKey={shellKey(s)} target={{ node: s.node }} active={s.node === active} label={`Shell on ${s.node}`} onExit={() => shellEnded(s.node)} />
+          <div
+            key={s.node}
+            id={`shell-${s.node}`}
+            role="tabpanel"
+            aria-labelledby={`shell-tab-${s.node}`}
+            hidden={s.node !== active}
+            data-testid={`shell-${s.node}`}
+          >
+            <TerminalView
+              sessionKey={shellKey(s)}
+              target={{ node: s.node }}
+              active={s.node === active}
+              label={`Shell on ${s.node}`}
+              onExit={() => shellEnded(s.node)}
+            />
           </div>
         ))}
       </div>

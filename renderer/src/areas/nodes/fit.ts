@@ -33,9 +33,16 @@ export interface ClusterFit {
   reasons: string[];
 }
 
-export function needOf(config: RunConfig, plan: PlanResult | null, catalog: Record<string, GpuType>): Need {
+export function needOf(
+  config: RunConfig,
+  plan: PlanResult | null,
+  catalog: Record<string, GpuType>,
+): Need {
   const best = plan && plan.best !== null ? plan.layouts[plan.best] : null;
-  const infeasible = plan && plan.best === null ? [...new Set(plan.layouts.flatMap((l) => l.reasons))].slice(0, 3) : [];
+  const infeasible =
+    plan && plan.best === null
+      ? [...new Set(plan.layouts.flatMap((l) => l.reasons))].slice(0, 3)
+      : [];
   return {
     gpu: config.cluster.gpu,
     gpuLabel: catalog[config.cluster.gpu]?.label ?? plan?.cluster.gpu_label ?? config.cluster.gpu,
@@ -71,44 +78,75 @@ function nodeProblem(p: ProbeResult | null, need: Need, type: GpuType | undefine
   if (!p) return 'not probed';
   if (p.verdict === 'not_ready') return 'not ready';
   if (need.gpu === 'cpu') {
-    if ((p.cpus ?? 0) < need.gpusPerNode) return `${p.cpus ?? 0} CPUs, needs ${need.gpusPerNode} processes`;
-    if (need.peakBytes !== null && p.memBytes !== null && p.memBytes < need.peakBytes * need.gpusPerNode)
+    if ((p.cpus ?? 0) < need.gpusPerNode)
+      return `${p.cpus ?? 0} CPUs, needs ${need.gpusPerNode} processes`;
+    if (
+      need.peakBytes !== null &&
+      p.memBytes !== null &&
+      p.memBytes < need.peakBytes * need.gpusPerNode
+    )
       return `${formatBytes(p.memBytes)} RAM, needs ${formatBytes(need.peakBytes * need.gpusPerNode)}`;
     return null;
   }
   if (p.gpus.length === 0) return 'no GPU';
   const matching = type ? p.gpus.filter((g) => gpuMatches(g, type)) : [];
-  if (matching.length === 0) return `has ${[...new Set(p.gpus.map((g) => g.name))].join(', ')}, not ${need.gpuLabel}`;
-  if (matching.length < need.gpusPerNode) return `${matching.length} × ${need.gpuLabel}, needs ${need.gpusPerNode}`;
+  if (matching.length === 0)
+    return `has ${[...new Set(p.gpus.map((g) => g.name))].join(', ')}, not ${need.gpuLabel}`;
+  if (matching.length < need.gpusPerNode)
+    return `${matching.length} × ${need.gpuLabel}, needs ${need.gpusPerNode}`;
   if (need.peakBytes !== null) {
     // The planner's capacity is the catalog figure; the node reports what its driver sees.
     const roomy = matching.filter((g) => g.memBytes >= need.peakBytes!);
-    if (roomy.length < need.gpusPerNode) return `GPU memory ${formatBytes(Math.max(...matching.map((g) => g.memBytes)))} < peak ${formatBytes(need.peakBytes)}`;
+    if (roomy.length < need.gpusPerNode)
+      return `GPU memory ${formatBytes(Math.max(...matching.map((g) => g.memBytes)))} < peak ${formatBytes(need.peakBytes)}`;
   }
   return null;
 }
 
-export function fitClusters(nodes: NodeEntry[], need: Need, catalog: Record<string, GpuType>): ClusterFit[] {
+export function fitClusters(
+  nodes: NodeEntry[],
+  need: Need,
+  catalog: Record<string, GpuType>,
+): ClusterFit[] {
   const type = catalog[need.gpu];
   const byCluster = new Map<string, NodeEntry[]>();
-  for (const n of nodes) if (n.cluster) byCluster.set(n.cluster, [...(byCluster.get(n.cluster) ?? []), n]);
+  for (const n of nodes)
+    if (n.cluster) byCluster.set(n.cluster, [...(byCluster.get(n.cluster) ?? []), n]);
   return [...byCluster.entries()]
     .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
     .map(([cluster, members]) => {
-      const sorted = [...members].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-      const problems = sorted.map((n) => ({ name: n.name, problem: nodeProblem(n.lastProbe, need, type) }));
+      const sorted = [...members].sort((a, b) =>
+        a.name.localeCompare(b.name, undefined, { numeric: true }),
+      );
+      const problems = sorted.map((n) => ({
+        name: n.name,
+        problem: nodeProblem(n.lastProbe, need, type),
+      }));
       const eligible = problems.filter((x) => x.problem === null).map((x) => x.name);
       const reasons: string[] = [];
-      if (need.peakBytes === null && need.infeasible.length) reasons.push(`the planner finds no layout that fits: ${need.infeasible[0]}`);
+      if (need.peakBytes === null && need.infeasible.length)
+        reasons.push(`the planner finds no layout that fits: ${need.infeasible[0]}`);
       if (eligible.length < need.nodes) {
-        reasons.push(`${eligible.length} of ${need.nodes} node${need.nodes === 1 ? '' : 's'} qualify`);
+        reasons.push(
+          `${eligible.length} of ${need.nodes} node${need.nodes === 1 ? '' : 's'} qualify`,
+        );
       }
       for (const x of problems) if (x.problem) reasons.push(`${x.name}: ${x.problem}`);
       // A multi-node run needs every node to reach the rendezvous port (the last cluster probe).
       const names = new Set(sorted.map((n) => n.name));
-      const blocked = need.nodes > 1 ? sorted.flatMap((n) => (n.lastProbe?.reach ?? []).filter((r) => !r.ok && names.has(r.to)).map((r) => `${n.name} cannot reach ${r.to} at ${r.address}:${r.port}`)) : [];
+      const blocked =
+        need.nodes > 1
+          ? sorted.flatMap((n) =>
+              (n.lastProbe?.reach ?? [])
+                .filter((r) => !r.ok && names.has(r.to))
+                .map((r) => `${n.name} cannot reach ${r.to} at ${r.address}:${r.port}`),
+            )
+          : [];
       reasons.unshift(...blocked);
-      const fits = eligible.length >= need.nodes && blocked.length === 0 && !(need.peakBytes === null && need.infeasible.length);
+      const fits =
+        eligible.length >= need.nodes &&
+        blocked.length === 0 &&
+        !(need.peakBytes === null && need.infeasible.length);
       return { cluster, fits, eligible, reasons };
     })
     .sort((a, b) => Number(b.fits) - Number(a.fits));

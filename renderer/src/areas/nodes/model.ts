@@ -1,11 +1,26 @@
 // Pure helpers behind the Nodes area: form validation, grouping into clusters, probe facts in
 // words, and the reachability matrix. No React and no host calls, so they are unit-tested.
-import { NodeSpec, type NodeEntry, type ProbeResult, type Verdict } from '../../../../app/protocol/nodes';
+import {
+  NodeSpec,
+  type NodeEntry,
+  type ProbeResult,
+  type Verdict,
+} from '../../../../app/protocol/nodes';
 
 // ---------------------------------------------------------------------------------------------
 // The add / edit form
 
-export const FORM_FIELDS = ['name', 'host', 'port', 'user', 'identityFile', 'proxyJump', 'cluster', 'python', 'workdir'] as const;
+export const FORM_FIELDS = [
+  'name',
+  'host',
+  'port',
+  'user',
+  'identityFile',
+  'proxyJump',
+  'cluster',
+  'python',
+  'workdir',
+] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 export type NodeForm = Record<FormField, string>;
 
@@ -21,7 +36,17 @@ export const FIELD_LABELS: Record<FormField, string> = {
   workdir: 'Work directory',
 };
 
-export const emptyForm = (): NodeForm => ({ name: '', host: '', port: '22', user: '', identityFile: '', proxyJump: '', cluster: '', python: '', workdir: '' });
+export const emptyForm = (): NodeForm => ({
+  name: '',
+  host: '',
+  port: '22',
+  user: '',
+  identityFile: '',
+  proxyJump: '',
+  cluster: '',
+  python: '',
+  workdir: '',
+});
 
 export function formFromSpec(n: NodeSpec): NodeForm {
   return {
@@ -43,7 +68,10 @@ export function suggestName(host: string): string {
   if (!h) return '';
   // An IP address keeps all its parts; a DNS name its first label.
   const base = /^[\d.]+$/.test(h) || h.includes(':') ? h : h.split('.')[0];
-  return base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64);
+  return base
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64);
 }
 
 export type FormErrors = Partial<Record<FormField, string>>;
@@ -52,15 +80,19 @@ export type FormErrors = Partial<Record<FormField, string>>;
  * Checks the form against the same NodeSpec schema the host uses, and words every problem with
  * the field's label so the message makes sense on its own (screen readers read it detached).
  */
-export function validateForm(form: NodeForm): { spec: NodeSpec; errors: null } | { spec: null; errors: FormErrors } {
+export function validateForm(
+  form: NodeForm,
+): { spec: NodeSpec; errors: null } | { spec: null; errors: FormErrors } {
   const errors: FormErrors = {};
   const t = (f: FormField) => form[f].trim();
   const portText = t('port') || '22';
   const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) errors.port = 'Port must be a whole number from 1 to 65535.';
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    errors.port = 'Port must be a whole number from 1 to 65535.';
   if (/\s/.test(t('host'))) errors.host = 'Host must not contain spaces.';
   if (/\s/.test(t('user'))) errors.user = 'User must not contain spaces.';
-  if (t('cluster') && !/^[A-Za-z0-9._-]+$/.test(t('cluster'))) errors.cluster = 'Cluster may use letters, digits, ".", "_" and "-" only.';
+  if (t('cluster') && !/^[A-Za-z0-9._-]+$/.test(t('cluster')))
+    errors.cluster = 'Cluster may use letters, digits, ".", "_" and "-" only.';
   const candidate = {
     name: t('name'),
     host: t('host'),
@@ -84,7 +116,12 @@ export function validateForm(form: NodeForm): { spec: NodeSpec; errors: null } |
   return { spec: parsed.data, errors: null };
 }
 
-function describeIssue(f: FormField, code: string, message: string, c: { name: string; host: string }): string {
+function describeIssue(
+  f: FormField,
+  code: string,
+  message: string,
+  c: { name: string; host: string },
+): string {
   const label = FIELD_LABELS[f];
   if (code === 'too_small' && f === 'name' && !c.name) return 'Name is required.';
   if (code === 'too_small' && f === 'host' && !c.host) return 'Host is required.';
@@ -116,9 +153,15 @@ export function groupByCluster(nodes: NodeEntry[]): ClusterGroup[] {
     const key = n.cluster?.trim() || null;
     byName.set(key, [...(byName.get(key) ?? []), n]);
   }
-  const sortNodes = (ns: NodeEntry[]) => [...ns].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  const named = [...byName.keys()].filter((k): k is string => k !== null).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  const groups: ClusterGroup[] = named.map((name) => ({ name, nodes: sortNodes(byName.get(name)!) }));
+  const sortNodes = (ns: NodeEntry[]) =>
+    [...ns].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  const named = [...byName.keys()]
+    .filter((k): k is string => k !== null)
+    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const groups: ClusterGroup[] = named.map((name) => ({
+    name,
+    nodes: sortNodes(byName.get(name)!),
+  }));
   if (byName.has(null)) groups.push({ name: null, nodes: sortNodes(byName.get(null)!) });
   return groups;
 }
@@ -136,17 +179,31 @@ export function summarizeCluster(nodes: NodeEntry[]): ClusterSummary {
   const probes = nodes.map((n) => n.lastProbe).filter((p): p is ProbeResult => p !== null);
   const gpus = probes.reduce((s, p) => s + p.gpus.length, 0);
   const gpuNames = [...new Set(probes.flatMap((p) => p.gpus.map((g) => g.name)))];
-  return { nodes: nodes.length, probed: probes.length, gpus, gpuNames, verdict: worstVerdict(nodes.map((n) => n.lastProbe?.verdict ?? 'unknown')) };
+  return {
+    nodes: nodes.length,
+    probed: probes.length,
+    gpus,
+    gpuNames,
+    verdict: worstVerdict(nodes.map((n) => n.lastProbe?.verdict ?? 'unknown')),
+  };
 }
 
 const VERDICT_ORDER: Verdict[] = ['not_ready', 'unknown', 'warning', 'ready'];
 /** The worst of several verdicts; an empty list is unknown. */
 export function worstVerdict(vs: Verdict[]): Verdict {
   if (vs.length === 0) return 'unknown';
-  return vs.reduce((w, v) => (VERDICT_ORDER.indexOf(v) < VERDICT_ORDER.indexOf(w) ? v : w), 'ready' as Verdict);
+  return vs.reduce(
+    (w, v) => (VERDICT_ORDER.indexOf(v) < VERDICT_ORDER.indexOf(w) ? v : w),
+    'ready' as Verdict,
+  );
 }
 
-export const VERDICT_TEXT: Record<Verdict, string> = { ready: 'Ready', warning: 'Warning', not_ready: 'Not ready', unknown: 'Not probed' };
+export const VERDICT_TEXT: Record<Verdict, string> = {
+  ready: 'Ready',
+  warning: 'Warning',
+  not_ready: 'Not ready',
+  unknown: 'Not probed',
+};
 
 // ---------------------------------------------------------------------------------------------
 // Probe facts in words
@@ -168,7 +225,9 @@ export function gpuSummary(gpus: ProbeResult['gpus']): string | null {
     const k = kinds.get(g.name) ?? { count: 0, mem: g.memBytes };
     kinds.set(g.name, { count: k.count + 1, mem: Math.min(k.mem, g.memBytes) });
   }
-  return [...kinds.entries()].map(([name, k]) => `${k.count} × ${name} · ${formatBytes(k.mem)}`).join(', ');
+  return [...kinds.entries()]
+    .map(([name, k]) => `${k.count} × ${name} · ${formatBytes(k.mem)}`)
+    .join(', ');
 }
 
 /** "driver 550.54 · CUDA 12.4" from the GPUs (driver) and the probe (CUDA runtime torch sees). */
@@ -206,7 +265,12 @@ export interface ReachCell {
  * From each node's last (cluster) probe, a from × to matrix of rendezvous-port reachability.
  * A node reaching itself is not tested (null); a pair never tested is null too.
  */
-export function reachMatrix(nodes: NodeEntry[]): { names: string[]; cells: ReachCell[][]; tested: boolean; failures: number } {
+export function reachMatrix(nodes: NodeEntry[]): {
+  names: string[];
+  cells: ReachCell[][];
+  tested: boolean;
+  failures: number;
+} {
   const names = nodes.map((n) => n.name);
   let tested = false;
   let failures = 0;
@@ -218,7 +282,12 @@ export function reachMatrix(nodes: NodeEntry[]): { names: string[]; cells: Reach
       tested = true;
       if (!r.ok) failures++;
       const at = `${r.address}:${r.port}`;
-      return { ok: r.ok, title: r.ok ? `${from.name} → ${to} reaches ${at}` : `${from.name} → ${to} cannot reach ${at}${r.error ? `: ${r.error}` : ''}` };
+      return {
+        ok: r.ok,
+        title: r.ok
+          ? `${from.name} → ${to} reaches ${at}`
+          : `${from.name} → ${to} cannot reach ${at}${r.error ? `: ${r.error}` : ''}`,
+      };
     }),
   );
   return { names, cells, tested, failures };

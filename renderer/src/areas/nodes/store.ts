@@ -52,7 +52,8 @@ interface NodesState {
 /** The terminal session a shell tab shows; sessions outlive the area, so switching away keeps them. */
 export const shellKey = (s: Shell) => `nodes:${s.node}:${s.session}`;
 
-export const probeKey = (target: { node: string } | { cluster: string }) => ('node' in target ? `node:${target.node}` : `cluster:${target.cluster}`);
+export const probeKey = (target: { node: string } | { cluster: string }) =>
+  'node' in target ? `node:${target.node}` : `cluster:${target.cluster}`;
 
 const stops = new Map<string, () => void>();
 let following = false;
@@ -95,7 +96,8 @@ export const useNodes = create<NodesState>((set, get) => {
 
     probe(names, opts = {}) {
       const { cluster } = opts;
-      const key = opts.key ?? (cluster !== undefined ? probeKey({ cluster }) : probeKey({ node: names[0] }));
+      const key =
+        opts.key ?? (cluster !== undefined ? probeKey({ cluster }) : probeKey({ node: names[0] }));
       stops.get(key)?.();
       const run: ProbeRun = {
         key,
@@ -131,7 +133,9 @@ export const useNodes = create<NodesState>((set, get) => {
             const res = e.result;
             patchRun(key, (r) => ({ results: { ...r.results, [res.node]: res } }));
             // Show the outcome in the list at once; the host's own change event follows.
-            set((s) => ({ nodes: s.nodes.map((n) => (n.name === res.node ? { ...n, lastProbe: res } : n)) }));
+            set((s) => ({
+              nodes: s.nodes.map((n) => (n.name === res.node ? { ...n, lastProbe: res } : n)),
+            }));
           } else if (e.type === 'cluster') {
             patchRun(key, () => ({ warnings: e.warnings }));
           } else {
@@ -171,7 +175,11 @@ export const useNodes = create<NodesState>((set, get) => {
       if (old) closeTerminal(shellKey(old));
       set((s) => {
         const had = s.shells.find((x) => x.node === node);
-        const shells = had ? s.shells.map((x) => (x.node === node && x.ended ? { ...x, session: x.session + 1, ended: false } : x)) : [...s.shells, { node, session: 1, ended: false }];
+        const shells = had
+          ? s.shells.map((x) =>
+              x.node === node && x.ended ? { ...x, session: x.session + 1, ended: false } : x,
+            )
+          : [...s.shells, { node, session: 1, ended: false }];
         return { shells, activeShell: node };
       });
     },
@@ -183,7 +191,11 @@ export const useNodes = create<NodesState>((set, get) => {
       if (sh) closeTerminal(shellKey(sh));
       set((s) => {
         const shells = s.shells.filter((x) => x.node !== node);
-        return { shells, activeShell: s.activeShell === node ? (shells[shells.length - 1]?.node ?? null) : s.activeShell };
+        return {
+          shells,
+          activeShell:
+            s.activeShell === node ? (shells[shells.length - 1]?.node ?? null) : s.activeShell,
+        };
       });
     },
     setActiveShell(node) {

@@ -58,7 +58,6 @@ function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: Pan
     ? `Memory per rank: peak measured ${fmtBytes(peak)} over ${ranks.length} ranks${predicted ? `; predicted ${fmtBytes(predicted.peakBytes)}` : ''}.`
     : 'Memory per rank: no measurements yet.';
 
-
   return (
     <figure className="chart chart-wide" data-testid="chart-memory" aria-label={summary}>
       <figcaption>

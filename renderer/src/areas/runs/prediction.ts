@@ -58,9 +58,14 @@ async function compute(configYaml: string, start: RunStartInfo | null): Promise<
     let plan: LayoutPlan | undefined;
     // The layout the run reported is the one to predict; before run_start, the planner's best.
     if (start)
-      plan = mod.planLayout(parsed.config, mod.runLayout(parsed.config, start.layout), parsed.config.training.seq_len, {
-        torch: start.torch,
-      });
+      plan = mod.planLayout(
+        parsed.config,
+        mod.runLayout(parsed.config, start.layout),
+        parsed.config.training.seq_len,
+        {
+          torch: start.torch,
+        },
+      );
     else {
       const all = mod.planConfig(parsed.config);
       plan = all.best !== null ? all.layouts[all.best] : undefined;
@@ -91,7 +96,10 @@ async function compute(configYaml: string, start: RunStartInfo | null): Promise<
 }
 
 /** The prediction for a run's config and reported layout, computed once per pair. */
-export function usePrediction(configYaml: string | null, start: RunStartInfo | null): PredictionState {
+export function usePrediction(
+  configYaml: string | null,
+  start: RunStartInfo | null,
+): PredictionState {
   const key = configYaml === null ? '' : `${configYaml}\n#start ${JSON.stringify(start)}`;
   const [result, setResult] = useState<{ key: string; value: PredictionState }>({
     key: '',

@@ -15,8 +15,7 @@ import type { RunEvent } from '../../../../app/metrics/events';
 import './compare.css';
 
 export type PlanCompareProps = { caption?: string; showUnchecked?: boolean } & (
-  | { comparison: Comparison }
-  | { plan: LayoutPlan; events: RunEvent[] }
+  { comparison: Comparison } | { plan: LayoutPlan; events: RunEvent[] }
 );
 
 const MOMENT: Record<CompareRow['phase'], string> = {
@@ -43,14 +42,18 @@ function toleranceLabel(r: CompareRow): string {
 export function visibleRows(c: Comparison, showUnchecked: boolean): CompareRow[] {
   const order: CompareRow['phase'][] = ['loss', 'layer_backward', 'step'];
   return order.flatMap((phase) =>
-    c.rows.filter((r) => r.phase === phase && (showUnchecked || rowStatus(r) === 'ok' || rowStatus(r) === 'over')),
+    c.rows.filter(
+      (r) =>
+        r.phase === phase && (showUnchecked || rowStatus(r) === 'ok' || rowStatus(r) === 'over'),
+    ),
   );
 }
 
 export function verdict(c: Comparison): string {
   if (c.ranks === 0) return 'No memory measurement in this run yet (written after its first step).';
   const checked = c.rows.filter((r) => r.ok !== null).length;
-  if (c.ok) return `All ${checked} checked terms agree with the planner (${c.ranks} rank${c.ranks === 1 ? '' : 's'}).`;
+  if (c.ok)
+    return `All ${checked} checked terms agree with the planner (${c.ranks} rank${c.ranks === 1 ? '' : 's'}).`;
   const names = c.failures.map((f) => `${f.term} (${formatError(f.error)})`).join(', ');
   return `${c.failures.length} of ${checked} checked terms are over tolerance: ${names}.`;
 }
@@ -64,10 +67,17 @@ export function PlanCompare(props: PlanCompareProps) {
   const rows = visibleRows(comparison, showUnchecked);
   let lastPhase: CompareRow['phase'] | null = null;
   return (
-    <figure className="plan-compare" data-testid="plan-compare" data-ok={comparison.ok ? 'true' : 'false'}>
+    <figure
+      className="plan-compare"
+      data-testid="plan-compare"
+      data-ok={comparison.ok ? 'true' : 'false'}
+    >
       <figcaption>
         <span className="plan-compare-title">{caption}</span>
-        <span className={`plan-compare-verdict ${comparison.ok ? 'is-ok' : 'is-over'}`} role="status">
+        <span
+          className={`plan-compare-verdict ${comparison.ok ? 'is-ok' : 'is-over'}`}
+          role="status"
+        >
           {verdict(comparison)}
         </span>
       </figcaption>
@@ -95,7 +105,12 @@ export function PlanCompare(props: PlanCompareProps) {
             lastPhase = r.phase;
             return [
               head,
-              <tr key={`${r.phase}-${r.term}`} className={`plan-compare-row is-${status}`} data-status={status} title={r.note}>
+              <tr
+                key={`${r.phase}-${r.term}`}
+                className={`plan-compare-row is-${status}`}
+                data-status={status}
+                title={r.note}
+              >
                 <th scope="row">{r.term.replace('_', ' ')}</th>
                 <td>{formatBytesPrecise(r.predicted)}</td>
                 <td>{r.measured === null ? 'not measured' : formatBytesPrecise(r.measured)}</td>
@@ -108,7 +123,8 @@ export function PlanCompare(props: PlanCompareProps) {
       </table>
       {comparison.measured_phase && comparison.measured_phase !== comparison.predicted_phase ? (
         <p className="plan-compare-note">
-          Peak moment: predicted {MOMENT[comparison.predicted_phase]}, measured {MOMENT[comparison.measured_phase as CompareRow['phase']] ?? comparison.measured_phase}.
+          Peak moment: predicted {MOMENT[comparison.predicted_phase]}, measured{' '}
+          {MOMENT[comparison.measured_phase as CompareRow['phase']] ?? comparison.measured_phase}.
         </p>
       ) : null}
     </figure>

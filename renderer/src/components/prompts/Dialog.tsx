@@ -6,7 +6,8 @@
 import { useEffect, useId, useRef, type ReactNode, type RefObject } from 'react';
 import './prompts.css';
 
-const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 export interface DialogProps {
   title: ReactNode;
@@ -26,7 +27,18 @@ export interface DialogProps {
   description?: ReactNode;
 }
 
-export function Dialog({ title, onCancel, children, actions, role = 'dialog', tone = 'normal', initialFocus, className, testId, description }: DialogProps) {
+export function Dialog({
+  title,
+  onCancel,
+  children,
+  actions,
+  role = 'dialog',
+  tone = 'normal',
+  initialFocus,
+  className,
+  testId,
+  description,
+}: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const descId = useId();
@@ -42,8 +54,13 @@ export function Dialog({ title, onCancel, children, actions, role = 'dialog', to
     const before = document.activeElement as HTMLElement | null;
     let closingByUs = false;
     if (!dialog.open) dialog.showModal();
-    const inBody = FOCUSABLE.split(', ').map((s) => `.dialog-body ${s}`).join(', ');
-    const target = initialFocus?.current ?? dialog.querySelector<HTMLElement>(inBody) ?? dialog.querySelector<HTMLElement>(FOCUSABLE);
+    const inBody = FOCUSABLE.split(', ')
+      .map((s) => `.dialog-body ${s}`)
+      .join(', ');
+    const target =
+      initialFocus?.current ??
+      dialog.querySelector<HTMLElement>(inBody) ??
+      dialog.querySelector<HTMLElement>(FOCUSABLE);
     target?.focus();
 
     const onCancelEvent = (e: Event) => {
@@ -70,7 +87,9 @@ export function Dialog({ title, onCancel, children, actions, role = 'dialog', to
 
   const onKeyDown = (e: React.KeyboardEvent<HTMLDialogElement>) => {
     if (e.key !== 'Tab') return;
-    const items = [...(ref.current?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? [])].filter((el) => el.offsetParent !== null || el === document.activeElement);
+    const items = [...(ref.current?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? [])].filter(
+      (el) => el.offsetParent !== null || el === document.activeElement,
+    );
     if (items.length === 0) return;
     const first = items[0];
     const last = items[items.length - 1];
@@ -96,7 +115,12 @@ export function Dialog({ title, onCancel, children, actions, role = 'dialog', to
     >
       <header className="dialog-head">
         <h2 id={titleId}>{title}</h2>
-        <button type="button" className="dialog-x" aria-label="Close dialog" onClick={() => cancelRef.current()}>
+        <button
+          type="button"
+          className="dialog-x"
+          aria-label="Close dialog"
+          onClick={() => cancelRef.current()}
+        >
           ×
         </button>
       </header>

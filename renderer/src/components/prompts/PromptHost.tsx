@@ -22,7 +22,8 @@ export function PromptHost() {
       if (state !== 'connected') return;
       setQueue([]);
       unsubscribe = host.subscribe('prompts.pending', {}, (e) => {
-        if (e.type === 'open') setQueue((q) => (q.some((p) => p.id === e.prompt.id) ? q : [...q, e.prompt]));
+        if (e.type === 'open')
+          setQueue((q) => (q.some((p) => p.id === e.prompt.id) ? q : [...q, e.prompt]));
         else setQueue((q) => q.filter((p) => p.id !== e.id));
       });
     });
@@ -40,10 +41,18 @@ export function PromptHost() {
     host.request('prompts.answer', { id: p.id, ...a }).catch((e: Error) => setError(e.message));
   };
 
-  if (!current) return error ? <PromptError message={error} onDismiss={() => setError(null)} /> : null;
+  if (!current)
+    return error ? <PromptError message={error} onDismiss={() => setError(null)} /> : null;
   const more = queue.length - 1;
   // Keyed by id: a new prompt is a fresh dialog with empty inputs and fresh focus.
-  return <PromptDialog key={current.id} prompt={current} more={more} onAnswer={(a) => answer(current, a)} />;
+  return (
+    <PromptDialog
+      key={current.id}
+      prompt={current}
+      more={more}
+      onAnswer={(a) => answer(current, a)}
+    />
+  );
 }
 
 function PromptError({ message, onDismiss }: { message: string; onDismiss(): void }) {
@@ -57,13 +66,27 @@ function PromptError({ message, onDismiss }: { message: string; onDismiss(): voi
   );
 }
 
-function PromptDialog({ prompt, more, onAnswer }: { prompt: Prompt; more: number; onAnswer(a: Answer): void }) {
+function PromptDialog({
+  prompt,
+  more,
+  onAnswer,
+}: {
+  prompt: Prompt;
+  more: number;
+  onAnswer(a: Answer): void;
+}) {
   const queued = more > 0 ? <span className="prompt-more">{more} more waiting</span> : null;
   switch (prompt.kind) {
     case 'hostkey-unknown':
       return <UnknownHostKey prompt={prompt} queued={queued} onAnswer={onAnswer} />;
     case 'hostkey-changed':
-      return <ChangedHostKey prompt={prompt} queued={queued} onDismiss={() => onAnswer({ accept: false })} />;
+      return (
+        <ChangedHostKey
+          prompt={prompt}
+          queued={queued}
+          onDismiss={() => onAnswer({ accept: false })}
+        />
+      );
     default:
       return <SecretPrompt prompt={prompt} queued={queued} onAnswer={onAnswer} />;
   }
@@ -71,9 +94,18 @@ function PromptDialog({ prompt, more, onAnswer }: { prompt: Prompt; more: number
 
 type Of<K extends Prompt['kind']> = Extract<Prompt, { kind: K }>;
 
-const where = (k: { host: string; port: number }) => (k.port === 22 ? k.host : `${k.host}:${k.port}`);
+const where = (k: { host: string; port: number }) =>
+  k.port === 22 ? k.host : `${k.host}:${k.port}`;
 
-function UnknownHostKey({ prompt, queued, onAnswer }: { prompt: Of<'hostkey-unknown'>; queued: React.ReactNode; onAnswer(a: Answer): void }) {
+function UnknownHostKey({
+  prompt,
+  queued,
+  onAnswer,
+}: {
+  prompt: Of<'hostkey-unknown'>;
+  queued: React.ReactNode;
+  onAnswer(a: Answer): void;
+}) {
   const { key } = prompt;
   // Reject has the initial focus: Enter on a dialog nobody read must not trust a key.
   const rejectRef = useRef<HTMLButtonElement>(null);
@@ -85,13 +117,19 @@ function UnknownHostKey({ prompt, queued, onAnswer }: { prompt: Of<'hostkey-unkn
       initialFocus={rejectRef}
       description={
         <>
-          Spindle has never connected to <strong>{key.label}</strong> before. Compare the fingerprint with the server&apos;s own key before trusting it.
+          Spindle has never connected to <strong>{key.label}</strong> before. Compare the
+          fingerprint with the server&apos;s own key before trusting it.
         </>
       }
       actions={
         <>
           {queued}
-          <button ref={rejectRef} type="button" className="ghost" onClick={() => onAnswer({ accept: false })}>
+          <button
+            ref={rejectRef}
+            type="button"
+            className="ghost"
+            onClick={() => onAnswer({ accept: false })}
+          >
             Reject
           </button>
           <button type="button" className="primary" onClick={() => onAnswer({ accept: true })}>
@@ -119,7 +157,9 @@ function UnknownHostKey({ prompt, queued, onAnswer }: { prompt: Of<'hostkey-unkn
         </dd>
       </dl>
       <p className="hint">
-        On the server, <code>ssh-keygen -lf /etc/ssh/ssh_host_{keyFileType(key.keyType)}_key.pub</code> prints the fingerprint to compare with.
+        On the server,{' '}
+        <code>ssh-keygen -lf /etc/ssh/ssh_host_{keyFileType(key.keyType)}_key.pub</code> prints the
+        fingerprint to compare with.
       </p>
     </Dialog>
   );
@@ -133,7 +173,15 @@ function keyFileType(keyType: string): string {
   return '*';
 }
 
-function ChangedHostKey({ prompt, queued, onDismiss }: { prompt: Of<'hostkey-changed'>; queued: React.ReactNode; onDismiss(): void }) {
+function ChangedHostKey({
+  prompt,
+  queued,
+  onDismiss,
+}: {
+  prompt: Of<'hostkey-changed'>;
+  queued: React.ReactNode;
+  onDismiss(): void;
+}) {
   const { key } = prompt;
   const target = key.port === 22 ? key.host : `[${key.host}]:${key.port}`;
   // Deliberately no way to accept here: a changed key is either a reinstalled server or someone in
@@ -147,8 +195,9 @@ function ChangedHostKey({ prompt, queued, onDismiss }: { prompt: Of<'hostkey-cha
       onCancel={onDismiss}
       description={
         <>
-          The key <strong>{key.label}</strong> ({where(key)}) offered does not match the one Spindle trusted before. Someone may be intercepting the connection, or the
-          server was reinstalled. Spindle did not connect.
+          The key <strong>{key.label}</strong> ({where(key)}) offered does not match the one Spindle
+          trusted before. Someone may be intercepting the connection, or the server was reinstalled.
+          Spindle did not connect.
         </>
       }
       actions={
@@ -191,14 +240,29 @@ function ChangedHostKey({ prompt, queued, onDismiss }: { prompt: Of<'hostkey-cha
   );
 }
 
-function SecretPrompt({ prompt, queued, onAnswer }: { prompt: Of<'passphrase' | 'password' | 'keyboard-interactive'>; queued: React.ReactNode; onAnswer(a: Answer): void }) {
+function SecretPrompt({
+  prompt,
+  queued,
+  onAnswer,
+}: {
+  prompt: Of<'passphrase' | 'password' | 'keyboard-interactive'>;
+  queued: React.ReactNode;
+  onAnswer(a: Answer): void;
+}) {
   const fields =
     prompt.kind === 'keyboard-interactive'
-      ? prompt.prompts.map((p, i) => ({ label: p.prompt.trim() || `Answer ${i + 1}`, echo: p.echo }))
+      ? prompt.prompts.map((p, i) => ({
+          label: p.prompt.trim() || `Answer ${i + 1}`,
+          echo: p.echo,
+        }))
       : [{ label: prompt.kind === 'passphrase' ? 'Passphrase' : 'Password', echo: false }];
   const [values, setValues] = useState<string[]>(() => fields.map(() => ''));
   const title =
-    prompt.kind === 'passphrase' ? 'Key passphrase' : prompt.kind === 'password' ? `Password for ${prompt.user}@${prompt.node}` : prompt.name || `Sign in to ${prompt.node}`;
+    prompt.kind === 'passphrase'
+      ? 'Key passphrase'
+      : prompt.kind === 'password'
+        ? `Password for ${prompt.user}@${prompt.node}`
+        : prompt.name || `Sign in to ${prompt.node}`;
   const description =
     prompt.kind === 'passphrase' ? (
       <>
@@ -220,7 +284,12 @@ function SecretPrompt({ prompt, queued, onAnswer }: { prompt: Of<'passphrase' | 
     onAnswer({ accept: true, values: v });
   };
   return (
-    <Dialog title={title} testId={`prompt-${prompt.kind}`} onCancel={() => onAnswer({ accept: false })} description={description}>
+    <Dialog
+      title={title}
+      testId={`prompt-${prompt.kind}`}
+      onCancel={() => onAnswer({ accept: false })}
+      description={description}
+    >
       {/* autocomplete off and no name attributes: the browser has nothing to offer to save. */}
       <form className="secret-form" onSubmit={submit} autoComplete="off">
         {fields.map((f, i) => (

@@ -33,27 +33,50 @@ export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
   }, []);
 
   // Follow Plan when it has a document; otherwise the first example.
-  const effective: Source | null = source ?? (planOpened ? { kind: 'plan' } : examples[0] ? { kind: 'example', name: examples[0].name } : null);
+  const effective: Source | null = useMemo(
+    () =>
+      source ??
+      (planOpened
+        ? { kind: 'plan' }
+        : examples[0]
+          ? { kind: 'example', name: examples[0].name }
+          : null),
+    [source, planOpened, examples],
+  );
 
   const planned: Planned | null = useMemo(() => {
     if (!effective) return null;
     if (effective.kind === 'plan') {
-      if (!planConfigNow) return { config: null, plan: null, error: planIssues ? 'The config in Plan has errors; fix them to see which clusters fit.' : 'Plan has no valid config yet.' };
+      if (!planConfigNow)
+        return {
+          config: null,
+          plan: null,
+          error: planIssues
+            ? 'The config in Plan has errors; fix them to see which clusters fit.'
+            : 'Plan has no valid config yet.',
+        };
       return { config: planConfigNow, plan: planNow, error: null };
     }
     const ex = examples.find((e) => e.name === effective.name);
     if (!ex) return null;
     const parsed = parseConfigText(ex.text);
-    if (!parsed.ok) return { config: null, plan: null, error: `${ex.title}: ${parsed.issues[0]?.message ?? 'invalid'}` };
+    if (!parsed.ok)
+      return {
+        config: null,
+        plan: null,
+        error: `${ex.title}: ${parsed.issues[0]?.message ?? 'invalid'}`,
+      };
     try {
       // One search per pick (the planner's budget is tens of milliseconds even for large clusters).
       return { config: parsed.config, plan: planConfig(parsed.config), error: null };
     } catch (e) {
       return { config: parsed.config, plan: null, error: (e as Error).message };
     }
-  }, [effective?.kind, effective?.kind === 'example' ? effective.name : '', planConfigNow, planNow, planIssues, examples]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [effective, planConfigNow, planNow, planIssues, examples]);
 
-  const need: Need | null = planned?.config ? needOf(planned.config, planned.plan, gpuCatalog) : null;
+  const need: Need | null = planned?.config
+    ? needOf(planned.config, planned.plan, gpuCatalog)
+    : null;
   const fits: ClusterFit[] = need ? fitClusters(nodes, need, gpuCatalog) : [];
   const value = effective ? (effective.kind === 'plan' ? 'plan' : `example:${effective.name}`) : '';
 
@@ -69,10 +92,16 @@ export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
           value={value}
           onChange={(e) => {
             const v = e.target.value;
-            setSource(v === 'plan' ? { kind: 'plan' } : { kind: 'example', name: v.slice('example:'.length) });
+            setSource(
+              v === 'plan'
+                ? { kind: 'plan' }
+                : { kind: 'example', name: v.slice('example:'.length) },
+            );
           }}
         >
-          {planOpened ? <option value="plan">{`Plan: ${planFile?.name ?? 'untitled'}`}</option> : null}
+          {planOpened ? (
+            <option value="plan">{`Plan: ${planFile?.name ?? 'untitled'}`}</option>
+          ) : null}
           {examples.length ? (
             <optgroup label="Examples">
               {examples.map((e) => (
@@ -84,11 +113,18 @@ export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
             </optgroup>
           ) : null}
         </select>
-        {need ? <span className="fit-need" data-testid="fit-need">{describeNeed(need)}</span> : null}
+        {need ? (
+          <span className="fit-need" data-testid="fit-need">
+            {describeNeed(need)}
+          </span>
+        ) : null}
       </div>
       {planned?.error ? <p className="fit-error">{planned.error}</p> : null}
       {need && fits.length === 0 ? (
-        <p className="muted">No clusters yet: give nodes a cluster name (Edit, or when importing) to see whether they can run it together.</p>
+        <p className="muted">
+          No clusters yet: give nodes a cluster name (Edit, or when importing) to see whether they
+          can run it together.
+        </p>
       ) : null}
       {fits.length ? (
         <ul className="fit-list">
@@ -103,8 +139,14 @@ export function FitPanel({ nodes }: { nodes: NodeEntry[] }) {
 
 function describeNeed(n: Need): string {
   const nodes = `${n.nodes} node${n.nodes === 1 ? '' : 's'}`;
-  const per = n.gpu === 'cpu' ? `${n.gpusPerNode} CPU process${n.gpusPerNode === 1 ? '' : 'es'}` : `${n.gpusPerNode} × ${n.gpuLabel}`;
-  const mem = n.peakBytes !== null ? ` · peak ${formatBytes(n.peakBytes)} per ${n.gpu === 'cpu' ? 'process' : 'GPU'} (planner)` : '';
+  const per =
+    n.gpu === 'cpu'
+      ? `${n.gpusPerNode} CPU process${n.gpusPerNode === 1 ? '' : 'es'}`
+      : `${n.gpusPerNode} × ${n.gpuLabel}`;
+  const mem =
+    n.peakBytes !== null
+      ? ` · peak ${formatBytes(n.peakBytes)} per ${n.gpu === 'cpu' ? 'process' : 'GPU'} (planner)`
+      : '';
   return `needs ${nodes} × ${per}${mem}`;
 }
 
@@ -122,13 +164,22 @@ function FitItem({ fit, need }: { fit: ClusterFit; need: Need }) {
     }
   };
   return (
-    <li className={`fit-item${fit.fits ? ' fits' : ''}`} data-testid={`fit-${fit.cluster}`} data-fits={fit.fits}>
+    <li
+      className={`fit-item${fit.fits ? ' fits' : ''}`}
+      data-testid={`fit-${fit.cluster}`}
+      data-fits={fit.fits}
+    >
       <span className="fit-name">{fit.cluster}</span>
       <span className="fit-verdict">{fit.fits ? '✓ can run it' : '✗ cannot run it'}</span>
       {fit.fits ? (
         <div className="fit-hosts">
           launch.<code>{yaml}</code>{' '}
-          <button type="button" className="link" onClick={copy} aria-label={`Copy launch hosts for ${fit.cluster}`}>
+          <button
+            type="button"
+            className="link"
+            onClick={copy}
+            aria-label={`Copy launch hosts for ${fit.cluster}`}
+          >
             {copied ? 'Copied' : 'Copy'}
           </button>
         </div>

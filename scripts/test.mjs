@@ -5,7 +5,14 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuild, ensureDebs, ensureNodeModules, ensurePython, root, TEST_DEBS } from './setup.mjs';
+import {
+  ensureBuild,
+  ensureDebs,
+  ensureNodeModules,
+  ensurePython,
+  root,
+  TEST_DEBS,
+} from './setup.mjs';
 
 const args = process.argv.slice(2);
 const onlyArg = args.indexOf('--only');
@@ -16,7 +23,10 @@ fs.mkdirSync(resultsDir, { recursive: true });
 
 ensureNodeModules();
 const stillMissing = ensureDebs(TEST_DEBS);
-if (stillMissing.length) process.stdout.write(`[setup] missing Debian packages (install them): ${stillMissing.join(' ')}\n`);
+if (stillMissing.length)
+  process.stdout.write(
+    `[setup] missing Debian packages (install them): ${stillMissing.join(' ')}\n`,
+  );
 const py = ensurePython({ required: wanted('native') });
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
@@ -28,7 +38,9 @@ function exec(cmd, argv, env = {}) {
 }
 function record(name, passed, failed, seconds, note = '') {
   totals.push({ name, passed, failed, seconds });
-  process.stdout.write(`\n[${name}] ${passed} passed, ${failed} failed (${seconds.toFixed(1)} s)${note ? ' — ' + note : ''}\n\n`);
+  process.stdout.write(
+    `\n[${name}] ${passed} passed, ${failed} failed (${seconds.toFixed(1)} s)${note ? ' — ' + note : ''}\n\n`,
+  );
 }
 function readJson(file) {
   try {
@@ -37,7 +49,7 @@ function readJson(file) {
     return null;
   }
 }
-/** A check with no test count of its own (typecheck, lint, build) counts as one test. */
+/** A check with no test count of its own (typecheck, lint, format, build) counts as one test. */
 function check(name, cmd, argv) {
   const r = exec(cmd, argv);
   record(name, r.status === 0 ? 1 : 0, r.status === 0 ? 0 : 1, r.seconds);
@@ -48,29 +60,57 @@ if (wanted('typecheck')) {
   check('typecheck:node', bin('tsc'), ['-p', 'tsconfig.node.json', '--noEmit']);
   check('typecheck:web', bin('tsc'), ['-p', 'tsconfig.web.json', '--noEmit']);
 }
-if (wanted('lint')) check('lint', bin('eslint'), ['--max-warnings', '0', '.']);
+if (wanted('lint')) {
+  check('lint', bin('eslint'), ['--max-warnings', '0', '.']);
+  check('format', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
+}
 
 if (wanted('unit')) {
   const out = path.join(resultsDir, 'unit.json');
   fs.rmSync(out, { force: true });
-  const r = exec(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  const r = exec(bin('vitest'), [
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+  ]);
   const j = readJson(out);
-  if (j) record('unit', j.numPassedTests, j.numFailedTests + (r.status !== 0 && j.numFailedTests === 0 ? 1 : 0), r.seconds);
+  if (j)
+    record(
+      'unit',
+      j.numPassedTests,
+      j.numFailedTests + (r.status !== 0 && j.numFailedTests === 0 ? 1 : 0),
+      r.seconds,
+    );
   else record('unit', 0, 1, r.seconds, 'vitest wrote no report');
 }
 
 if (wanted('native')) {
   const out = path.join(resultsDir, 'native.xml');
   fs.rmSync(out, { force: true });
-  const r = py ? exec(py.python, ['-m', 'pytest', 'native/tests', '-q', `--junitxml=${out}`, '-p', 'no:cacheprovider'], { PYTHONDONTWRITEBYTECODE: '1' }) : { status: 1, seconds: 0 };
+  const r = py
+    ? exec(
+        py.python,
+        ['-m', 'pytest', 'native/tests', '-q', `--junitxml=${out}`, '-p', 'no:cacheprovider'],
+        { PYTHONDONTWRITEBYTECODE: '1' },
+      )
+    : { status: 1, seconds: 0 };
   const xml = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-  const attr = (k) => Number((new RegExp(`<testsuite[^>]*\\s${k}="(\\d+)"`).exec(xml) ?? [])[1] ?? 0);
+  const attr = (k) =>
+    Number((new RegExp(`<testsuite[^>]*\\s${k}="(\\d+)"`).exec(xml) ?? [])[1] ?? 0);
   if (xml) {
     const failed = attr('failures') + attr('errors');
     const passed = attr('tests') - failed - attr('skipped');
     // pytest exits 5 when it collects nothing: that is a failure of the suite, not a pass.
-    record('native', passed, failed + (r.status !== 0 && failed === 0 ? 1 : 0), r.seconds, attr('skipped') ? `${attr('skipped')} skipped (GPU-only)` : '');
-  } else record('native', 0, 1, r.seconds, py ? 'pytest wrote no report' : 'no Python with PyTorch');
+    record(
+      'native',
+      passed,
+      failed + (r.status !== 0 && failed === 0 ? 1 : 0),
+      r.seconds,
+      attr('skipped') ? `${attr('skipped')} skipped (GPU-only)` : '',
+    );
+  } else
+    record('native', 0, 1, r.seconds, py ? 'pytest wrote no report' : 'no Python with PyTorch');
 }
 
 if (wanted('e2e')) {
@@ -87,13 +127,28 @@ if (wanted('e2e')) {
     fs.rmSync(out, { force: true });
     const r = exec(bin('playwright'), ['test']);
     const j = readJson(out);
-    if (j?.stats) record('e2e', j.stats.expected + j.stats.flaky, j.stats.unexpected + (r.status !== 0 && j.stats.unexpected === 0 ? 1 : 0), r.seconds);
+    if (j?.stats)
+      record(
+        'e2e',
+        j.stats.expected + j.stats.flaky,
+        j.stats.unexpected + (r.status !== 0 && j.stats.unexpected === 0 ? 1 : 0),
+        r.seconds,
+      );
     else record('e2e', 0, 1, r.seconds, 'playwright wrote no report');
   }
 }
 
 const passed = totals.reduce((a, t) => a + t.passed, 0);
 const failed = totals.reduce((a, t) => a + t.failed, 0);
-process.stdout.write('Suites:\n' + totals.map((t) => `  ${t.name.padEnd(16)} ${String(t.passed).padStart(4)} passed ${String(t.failed).padStart(3)} failed  ${t.seconds.toFixed(1).padStart(6)} s`).join('\n') + '\n');
+process.stdout.write(
+  'Suites:\n' +
+    totals
+      .map(
+        (t) =>
+          `  ${t.name.padEnd(16)} ${String(t.passed).padStart(4)} passed ${String(t.failed).padStart(3)} failed  ${t.seconds.toFixed(1).padStart(6)} s`,
+      )
+      .join('\n') +
+    '\n',
+);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

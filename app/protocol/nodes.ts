@@ -71,6 +71,8 @@ export const SshConfigHost = z.object({
   user: z.string().optional(),
   identityFile: z.string().optional(),
   proxyJump: z.string().optional(),
+  /** As written in the config; run from there at connect time, never stored with the node. */
+  proxyCommand: z.string().optional(),
 });
 
 export const ProgressEvent = z.object({

@@ -182,19 +182,34 @@ export class NodeManager {
         ...(r.user ? { user: r.user } : {}),
         ...(r.identityFiles[0] ? { identityFile: r.identityFiles[0] } : {}),
         ...(r.proxyJump ? { proxyJump: r.proxyJump } : {}),
+        ...(r.proxyCommand ? { proxyCommand: r.proxyCommand } : {}),
       };
     });
   }
 
-  /** Import aliases as nodes: the resolved host, port, user, first IdentityFile and ProxyJump. */
+  /**
+   * Import aliases as nodes: the resolved host, port, user, first IdentityFile and ProxyJump. A host
+   * reached by ProxyCommand keeps its alias as the node's host, so the command is read from the
+   * ssh config at each connection and never copied into the node list; that needs it to be in the
+   * config this computer connects with.
+   */
   import(aliases: string[], file?: string, cluster?: string): NodeEntry[] {
     const hosts = this.sshConfigHosts(file);
-    return aliases.map((alias) => {
+    const own = path.resolve(sshPaths().config);
+    const fromOwn = !file || path.resolve(expandTilde(file)) === own;
+    for (const alias of aliases) {
       const h = hosts.find((x) => x.alias === alias);
-      if (!h) throw new Error(`${alias} is not a Host in ${file ?? sshPaths().config}`);
+      if (!h) throw new Error(`${alias} is not a Host in ${file ?? own}`);
+      if (h.proxyCommand && !fromOwn)
+        throw new Error(
+          `${alias} is reached by a ProxyCommand, which Spindle runs only from ${own}: add the Host there and import it from that file`,
+        );
+    }
+    return aliases.map((alias) => {
+      const h = hosts.find((x) => x.alias === alias)!;
       const spec = NodeSpec.parse({
         name: alias.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64),
-        host: h.host,
+        host: h.proxyCommand ? alias : h.host,
         port: h.port,
         ...(h.user ? { user: h.user } : {}),
         ...(h.identityFile ? { identityFile: h.identityFile } : {}),

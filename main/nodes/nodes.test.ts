@@ -196,6 +196,56 @@ describe('nodes and prompts services', () => {
     expect(r.ok, r.message).toBe(true);
   });
 
+  it('imports a host reached by ProxyCommand by its alias, and connects through the command', async () => {
+    const pipe = path.join(__dirname, '..', 'testing', 'tcp-pipe.mjs');
+    const block = [
+      'Host tunnelled',
+      '  HostName proxied.invalid',
+      `  Port ${alpha.port}`,
+      '  User root',
+      `  IdentityFile ${world.clientKey}`,
+      `  ProxyCommand '${process.execPath}' '${pipe}' 127.0.0.1 %p`,
+      '',
+    ].join('\n');
+    const own = world.env.SPINDLE_SSH_CONFIG;
+    const before = fs.existsSync(own) ? fs.readFileSync(own, 'utf8') : '';
+    const other = path.join(world.dir, 'other_config');
+    fs.writeFileSync(other, block);
+    try {
+      // From a file Spindle does not connect with, the command would be lost: refused, by name.
+      const refused = await request('nodes.import', { aliases: ['tunnelled'], file: other }).catch(
+        (e: Error) => e,
+      );
+      expect(String(refused)).toMatch(/tunnelled is reached by a ProxyCommand.*add the Host there/);
+      fs.writeFileSync(own, before + block);
+      const hosts = (await request('nodes.sshConfigHosts', {})) as {
+        alias: string;
+        proxyCommand?: string;
+      }[];
+      expect(hosts.find((h) => h.alias === 'tunnelled')?.proxyCommand).toContain('tcp-pipe.mjs');
+      const [entry] = (await request('nodes.import', { aliases: ['tunnelled'] })) as {
+        name: string;
+        host: string;
+      }[];
+      // The alias, not proxied.invalid: the command is read from the config at each connection.
+      expect(entry).toMatchObject({ name: 'tunnelled', host: 'tunnelled' });
+      expect(JSON.stringify(await request('nodes.list', {}))).not.toContain('tcp-pipe');
+      policy = (p) => (p.kind === 'hostkey-unknown' ? { accept: true } : null);
+      const { lastProbe: _lp, ...spec } = (
+        (await request('nodes.list', {})) as { name: string; lastProbe: unknown }[]
+      ).find((n) => n.name === 'tunnelled')!;
+      const r = (await request('nodes.test', { node: spec })) as { ok: boolean; message: string };
+      expect(r.ok, r.message).toBe(true);
+      expect(asked.at(-1)).toMatchObject({
+        kind: 'hostkey-unknown',
+        key: { host: 'proxied.invalid', port: alpha.port },
+      });
+    } finally {
+      fs.writeFileSync(own, before);
+      await request('nodes.remove', { name: 'tunnelled' }).catch(() => undefined);
+    }
+  });
+
   it('reuses a pooled connection only while known_hosts still vouches for its host key', async () => {
     const nodes = nodeManagerFor(host.context);
     const spec = NodeSpec.parse(nodeSpec(alpha, 'alpha-pooled'));

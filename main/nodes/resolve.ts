@@ -6,7 +6,9 @@ import type { Hop } from '../ssh/connection';
 import {
   expandTilde,
   listSshAliases,
+  proxyCommandFor,
   resolveSshHost,
+  type ResolvedHost,
   type SshConfigBlock,
 } from '../ssh/ssh-config';
 
@@ -51,6 +53,30 @@ function jumpsOf(value: string | undefined, ctx: ResolveContext, depth: number):
     .flatMap((name) => hopsForName(name, ctx, depth + 1));
 }
 
+/**
+ * A hop, preceded by its jump hosts or carrying its ProxyCommand. An explicit jump (a node's own
+ * ProxyJump, like `ssh -J`) wins over the config; in the config the first of the two wins.
+ */
+function withProxy(
+  hop: Hop,
+  r: ResolvedHost,
+  explicitJump: string | undefined,
+  ctx: ResolveContext,
+  depth: number,
+): Hop[] {
+  if (explicitJump) return [...jumpsOf(explicitJump, ctx, depth), hop];
+  if (r.proxyCommand) {
+    const proxyCommand = proxyCommandFor(r.proxyCommand, {
+      alias: r.alias,
+      host: hop.host,
+      port: hop.port,
+      user: hop.user,
+    });
+    return [{ ...hop, proxyCommand }];
+  }
+  return [...jumpsOf(r.proxyJump, ctx, depth), hop];
+}
+
 function hopsForName(name: string, ctx: ResolveContext, depth: number): Hop[] {
   if (depth > 6) throw new Error(`ProxyJump chain too deep at ${name} (a loop?)`);
   const node = ctx.findNode(name);
@@ -60,16 +86,14 @@ function hopsForName(name: string, ctx: ResolveContext, depth: number): Hop[] {
   // An ssh-config alias (or a literal host the config has defaults for) resolves through the config.
   const r = resolveSshHost(ctx.sshConfig, parsed.host);
   const known = aliases.includes(parsed.host);
-  return [
-    ...jumpsOf(r.proxyJump, ctx, depth),
-    {
-      label: name,
-      host: known ? r.hostName : parsed.host,
-      port: parsed.port ?? r.port,
-      user: parsed.user ?? r.user ?? localUser(),
-      identityFiles: r.identityFiles.filter((f) => f !== ''),
-    },
-  ];
+  const hop: Hop = {
+    label: name,
+    host: known ? r.hostName : parsed.host,
+    port: parsed.port ?? r.port,
+    user: parsed.user ?? r.user ?? localUser(),
+    identityFiles: r.identityFiles.filter((f) => f !== ''),
+  };
+  return withProxy(hop, r, undefined, ctx, depth);
 }
 
 /** The hops to reach a node, jump hosts first, the node itself last. */
@@ -78,14 +102,12 @@ export function hopsForSpec(spec: NodeSpec, ctx: ResolveContext, depth = 0): Hop
   const r = resolveSshHost(ctx.sshConfig, spec.host);
   const identityFiles = spec.identityFile ? [expandTilde(spec.identityFile)] : r.identityFiles;
   const port = spec.port !== 22 ? spec.port : r.port;
-  return [
-    ...jumpsOf(spec.proxyJump ?? r.proxyJump, ctx, depth),
-    {
-      label: spec.name,
-      host: r.hostName,
-      port,
-      user: spec.user ?? r.user ?? localUser(),
-      identityFiles,
-    },
-  ];
+  const hop: Hop = {
+    label: spec.name,
+    host: r.hostName,
+    port,
+    user: spec.user ?? r.user ?? localUser(),
+    identityFiles,
+  };
+  return withProxy(hop, r, spec.proxyJump, ctx, depth);
 }

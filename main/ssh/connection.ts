@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Client, utils, type ClientChannel, type SFTPWrapper, type AuthenticationType } from 'ssh2';
 import type { Answer, Asker, Question } from './asker';
 import { NoOneToAsk } from './asker';
+import { startProxyCommand, type ProxyProcess } from './proxy-command';
 import {
   appendKnownHost,
   checkHostKey,
@@ -27,6 +28,8 @@ export interface Hop {
   user: string;
   /** Key files to offer; when empty, the default ~/.ssh/id_* files that exist. */
   identityFiles: string[];
+  /** Reach this hop through this program (ssh_config ProxyCommand, tokens expanded); first hop only. */
+  proxyCommand?: string;
 }
 
 export interface ConnectOptions {
@@ -332,7 +335,23 @@ function connectHop(
       opts.signal?.removeEventListener('abort', onAbort);
       client.end();
       client.destroy();
+      proxy?.stop();
       reject(e);
+    };
+    let proxy: ProxyProcess | null = null;
+    if (hop.proxyCommand) {
+      proxy = startProxyCommand(hop.proxyCommand);
+      sock = proxy.sock;
+      // The program lives as long as the connection it carries.
+      client.once('close', () => proxy?.stop());
+    }
+    /** A setup failure while a ProxyCommand carries the connection is usually the program's. */
+    const failVia = (e: SshError) => {
+      if (!proxy || failure) return fail(failure ?? e);
+      const timeout = new Promise<null>((r) => setTimeout(() => r(null), 1000).unref());
+      void Promise.race([proxy.ended, timeout]).then((how) =>
+        fail(how ? new SshError('network', `${where}: the ProxyCommand ${how}`) : e),
+      );
     };
     const deadline = new PausableDeadline(opts.timeoutMs ?? 20_000, () =>
       fail(new SshError('timeout', `${where}: timed out connecting`)),
@@ -360,7 +379,7 @@ function connectHop(
         );
       }
       if (e.level === 'client-timeout') return fail(new SshError('timeout', `${where}: timed out`));
-      fail(
+      failVia(
         new SshError(
           'network',
           `${where}: ${e.code === 'ECONNREFUSED' ? 'connection refused' : e.message}`,
@@ -368,7 +387,7 @@ function connectHop(
       );
     });
     client.on('close', () =>
-      fail(failure ?? new SshError('closed', `${where}: connection closed during setup`)),
+      failVia(new SshError('closed', `${where}: connection closed during setup`)),
     );
     const knownTypes = knownKeyTypes(readKnownHosts(opts.knownHostsFile), hop.host, hop.port);
     client.connect({
@@ -657,6 +676,13 @@ export class SshConnection implements NodeChannel {
 /** Connect through every hop in order; the last hop is the node itself. */
 export async function connectChain(hops: Hop[], opts: ConnectOptions): Promise<SshConnection> {
   if (hops.length === 0) throw new Error('no hops to connect');
+  // ssh runs a ProxyCommand on this computer, so it can only carry the first hop.
+  const behind = hops.slice(1).find((h) => h.proxyCommand);
+  if (behind)
+    throw new SshError(
+      'network',
+      `${behind.label}: its ProxyCommand can only reach the first hop, not one behind a jump host`,
+    );
   const clients: Client[] = [];
   const hostKeys: VerifiedHostKey[] = [];
   try {

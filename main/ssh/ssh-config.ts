@@ -1,7 +1,8 @@
 // OpenSSH client config (~/.ssh/config): the subset a node needs — Host, HostName, User, Port,
-// IdentityFile, ProxyJump, plus Include. Semantics follow ssh_config(5): for each keyword the
-// first value obtained wins, IdentityFile accumulates, Host patterns take * ? and !negation.
-// Match blocks are skipped (their conditions need a live connection to evaluate).
+// IdentityFile, ProxyJump, ProxyCommand, plus Include. Semantics follow ssh_config(5): for each
+// keyword the first value obtained wins, IdentityFile accumulates, Host patterns take * ? and
+// !negation, and of ProxyJump and ProxyCommand whichever comes first wins. Match blocks are
+// skipped (their conditions need a live connection to evaluate).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,8 @@ export interface ResolvedHost {
   identityFiles: string[];
   /** Raw ProxyJump value ("none" is returned as undefined). */
   proxyJump?: string;
+  /** Raw ProxyCommand, tokens unexpanded (see proxyCommandFor); "none" is returned as undefined. */
+  proxyCommand?: string;
 }
 
 /** Split one config line into keyword and value ("Key value", "Key=value", quoted values). */
@@ -29,7 +32,8 @@ function splitLine(line: string): { key: string; value: string } | null {
   const m = /^\s*([A-Za-z][A-Za-z0-9]*)\s*(?:=\s*|\s+)(.*?)\s*$/.exec(line);
   if (!m) return null;
   let value = m[2];
-  if (value.startsWith('"')) {
+  // A ProxyCommand is the rest of the line, handed to the shell as written (quotes included).
+  if (value.startsWith('"') && m[1].toLowerCase() !== 'proxycommand') {
     const end = value.indexOf('"', 1);
     value = end > 0 ? value.slice(1, end) : value.slice(1);
   }
@@ -155,12 +159,19 @@ function expandTokens(value: string, t: { h: string; p: number; r?: string }): s
 export function resolveSshHost(blocks: SshConfigBlock[], alias: string): ResolvedHost {
   const first = new Map<string, string>();
   const identityFiles: string[] = [];
+  // ProxyJump and ProxyCommand compete: whichever is obtained first prevents the other.
+  let proxy: 'proxyjump' | 'proxycommand' | null = null;
   for (const b of blocks) {
     if (b.match) continue;
     if (b.patterns !== null && !hostPatternsMatch(b.patterns, alias)) continue;
     for (const { key, value } of b.options) {
       if (key === 'identityfile') identityFiles.push(value);
-      else if (!first.has(key)) first.set(key, value);
+      else if (key === 'proxyjump' || key === 'proxycommand') {
+        if (proxy === null) {
+          proxy = key;
+          first.set(key, value);
+        }
+      } else if (!first.has(key)) first.set(key, value);
     }
   }
   const hostName = expandTokens(first.get('hostname') ?? alias, { h: alias, p: 22 });
@@ -168,6 +179,7 @@ export function resolveSshHost(blocks: SshConfigBlock[], alias: string): Resolve
   const port = portRaw !== undefined && /^\d+$/.test(portRaw) ? Number(portRaw) : 22;
   const user = first.get('user');
   const jump = first.get('proxyjump');
+  const command = first.get('proxycommand');
   return {
     alias,
     hostName,
@@ -177,7 +189,31 @@ export function resolveSshHost(blocks: SshConfigBlock[], alias: string): Resolve
       expandTilde(expandTokens(f, { h: hostName, p: port, r: user })),
     ),
     ...(jump && jump.toLowerCase() !== 'none' ? { proxyJump: jump } : {}),
+    ...(command && command.toLowerCase() !== 'none' ? { proxyCommand: command } : {}),
   };
+}
+
+/**
+ * A ProxyCommand with its tokens expanded, as ssh runs it for this hop: %h host, %p port, %r
+ * remote user, %n the name as given, %u local user, %d home, %%. Other tokens need a live
+ * connection or state this host does not keep; they are refused rather than passed on literally.
+ */
+export function proxyCommandFor(
+  command: string,
+  t: { alias: string; host: string; port: number; user: string },
+): string {
+  return command.replace(/%(.)/g, (all, c: string) => {
+    if (c === '%') return '%';
+    if (c === 'h') return t.host;
+    if (c === 'p') return String(t.port);
+    if (c === 'r') return t.user;
+    if (c === 'n') return t.alias;
+    if (c === 'u') return os.userInfo().username;
+    if (c === 'd') return os.homedir();
+    throw new Error(
+      `ProxyCommand of ${t.alias}: the token ${all} is not supported (supported: %h %p %r %n %u %d %%)`,
+    );
+  });
 }
 
 /** Concrete aliases (Host names without wildcards or negation), in file order. */

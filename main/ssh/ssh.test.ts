@@ -13,10 +13,26 @@ import {
   fingerprintOfBase64,
   parseKnownHosts,
 } from './known-hosts';
-import { listSshAliases, parseSshConfig, resolveSshHost } from './ssh-config';
+import { listSshAliases, parseSshConfig, proxyCommandFor, resolveSshHost } from './ssh-config';
 
 const KEY = 'AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 const OTHER = 'AAAAC3NzaC1lZDI1NTE5AAAAIBm0t0vX0fJ3gZQ6tPq1h4a2VvQ9jgS7mC1q9hEJ1lZx';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function waitUntil(cond: () => boolean, ms: number) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function hashed(name: string): string {
   const salt = crypto.randomBytes(20);
@@ -162,6 +178,40 @@ Match host gpu-a
     expect(resolveSshHost(noGlobal, 'n1.lab').user).toBe('labuser');
     expect(resolveSshHost(noGlobal, 'secret.lab').user).toBeUndefined();
     expect(resolveSshHost(parseSshConfig('Match host x\n User m\n'), 'x').user).toBeUndefined();
+  });
+  it('reads ProxyCommand as written, and of ProxyJump and ProxyCommand the first one wins', () => {
+    const cfg = parseSshConfig(
+      [
+        'Host tunnel',
+        '  HostName i-0abc',
+        '  ProxyCommand sh -c "aws ssm start-session --target %h --parameters portNumber=%p"',
+        '  ProxyJump ignored-bastion',
+        'Host jumpfirst',
+        '  ProxyJump bastion',
+        '  ProxyCommand ignored %h',
+        'Host off',
+        '  ProxyCommand none',
+        'Host *',
+        '  ProxyCommand ssh -W %h:%p gateway',
+        '',
+      ].join('\n'),
+    );
+    const t = resolveSshHost(cfg, 'tunnel');
+    expect(t.proxyCommand).toBe(
+      'sh -c "aws ssm start-session --target %h --parameters portNumber=%p"',
+    );
+    expect(t.proxyJump).toBeUndefined();
+    const j = resolveSshHost(cfg, 'jumpfirst');
+    expect(j.proxyJump).toBe('bastion');
+    expect(j.proxyCommand).toBeUndefined();
+    // "none" counts as the first value: the catch-all below does not apply.
+    expect(resolveSshHost(cfg, 'off').proxyCommand).toBeUndefined();
+    expect(resolveSshHost(cfg, 'other').proxyCommand).toBe('ssh -W %h:%p gateway');
+  });
+  it('expands ProxyCommand tokens, and refuses the ones it cannot know', () => {
+    const hop = { alias: 'gpu1', host: '10.1.2.3', port: 2222, user: 'ml' };
+    expect(proxyCommandFor('nc %h %p # %r@%n 100%%', hop)).toBe('nc 10.1.2.3 2222 # ml@gpu1 100%');
+    expect(() => proxyCommandFor('connect %C', hop)).toThrow(/gpu1.*%C is not supported/);
   });
   it('follows Include relative to the config folder', () => {
     const dir = fs.mkdtempSync(path.join('/tmp', 'spindle-cfg-'));
@@ -406,6 +456,37 @@ describe('connections to a real sshd', () => {
       conn.close();
       fs.writeFileSync(world.knownHosts, trusted);
     }
+  });
+
+  it('reaches a host through its ProxyCommand, reports the command failing, and stops it with the connection', async () => {
+    const pipe = path.join(__dirname, '..', 'testing', 'tcp-pipe.mjs');
+    const pidFile = path.join(world.dir, 'proxy.pid');
+    // A name that does not resolve: only the command can reach the host. Its key is on file under it.
+    const far = { ...hop(a), host: 'proxied.invalid' };
+    fs.writeFileSync(
+      world.knownHosts,
+      `[proxied.invalid]:${a.port} ${a.hostKey().type} ${a.hostKey().base64}\n`,
+    );
+    const opts = { knownHostsFile: world.knownHosts, asker: refusingAsker, agent: null };
+    const proxyCommand = `'${process.execPath}' '${pipe}' 127.0.0.1 ${a.port} '${pidFile}'`;
+    const conn = await connectChain([{ ...far, proxyCommand }], opts);
+    expect((await conn.exec('echo $SSH_CONNECTION')).stdout).toMatch(/^127\.0\.0\.1 /);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    conn.close();
+    await waitUntil(() => !alive(pid), 5000);
+
+    const err = await connectChain(
+      [{ ...far, proxyCommand: `sh -c "echo 'bastion: no route to gpu' >&2; exit 7"` }],
+      opts,
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(SshError);
+    expect(err.message).toContain(
+      'the ProxyCommand exited with status 7: bastion: no route to gpu',
+    );
+
+    const behind = await connectChain([hop(b), { ...far, proxyCommand }], opts).catch((e) => e);
+    expect(String(behind)).toMatch(/ProxyCommand can only reach the first hop/);
   });
 
   it('reads byte ranges, writes atomically and uploads over SFTP', async () => {

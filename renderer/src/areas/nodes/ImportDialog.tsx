@@ -171,6 +171,11 @@ export function ImportDialog({ existing, clusters, onClose, onImported }: Props)
                       <span className="alias">{h.alias}</span>
                       <span className="mono muted">{endpoint(h)}</span>
                       {h.proxyJump ? <span className="host-tag">via {h.proxyJump}</span> : null}
+                      {h.proxyCommand ? (
+                        <span className="host-tag" title={h.proxyCommand}>
+                          via ProxyCommand
+                        </span>
+                      ) : null}
                       {h.identityFile ? (
                         <span className="host-tag mono">{h.identityFile}</span>
                       ) : null}

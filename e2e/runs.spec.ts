@@ -160,6 +160,11 @@ test.describe('on this computer', () => {
     await expect(
       compare.locator('tr.plan-compare-row', { hasText: /^\s*weights/ }).first(),
     ).toHaveAttribute('data-status', 'ok');
+    // The chart's reference is the planner's allocated peak, like the lines; the per-process
+    // figure with fixed costs is named beside it.
+    await expect(memory.getByTestId('memory-predicted')).toHaveText(
+      /^predicted [\d.]+ [KMG]iB allocated · [\d.]+ [KMG]iB per process with fixed costs$/,
+    );
     await page.screenshot({ path: testInfo.outputPath('run-memory.png') });
 
     // A second, shorter run from the same config ("Launch again"), overlaid on the first.

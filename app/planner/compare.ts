@@ -81,6 +81,18 @@ type Measured = Pick<MemoryEvent, 'rank' | 'step' | 'terms'> & {
   } | null;
 };
 
+/**
+ * The bytes the planner expects the allocator to hand out at the step's peak moment: the peak
+ * without the fixed costs (framework, NCCL) and the allocator's slack (fragmentation). This is
+ * what a run's allocated-bytes peak (CUDA max_memory_allocated, or the CPU trace) measures.
+ */
+export function allocatedAtPeak(plan: Pick<LayoutPlan, 'memory'>): number {
+  const b = plan.memory.breakdown;
+  return (
+    b.weights + b.grads + b.optimizer + b.activations + b.logits + b.comm_buffers + b.workspace
+  );
+}
+
 /** The memory events of a run's first measured step, one per rank (the newest run if resumed). */
 export function memoryEvents(events: RunEvent[]): Measured[] {
   const mem = events.filter((e): e is MemoryEvent => e.type === 'memory') as Measured[] &
@@ -238,8 +250,7 @@ export function compareMemory(
   }
   // Whole-step figures: the allocator's peak against the planner's allocated bytes at its peak.
   const b = plan.memory.breakdown;
-  const allocated =
-    b.weights + b.grads + b.optimizer + b.activations + b.logits + b.comm_buffers + b.workspace;
+  const allocated = allocatedAtPeak(plan);
   const cudaPeak = maxOf(mem.map((e) => e.cuda?.max_allocated));
   const stepPeak = cudaPeak ?? maxOf(mem.map((e) => e.peaks?.step));
   if (stepPeak !== null) {

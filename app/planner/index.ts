@@ -21,6 +21,7 @@ export { formatBytes, formatSeconds, formatCount, formatTokens } from './units';
 export { formatPlanTable } from './table';
 export { torchBehaviour, DEFAULT_TORCH, type TorchBehaviour } from './torch';
 export {
+  allocatedAtPeak,
   compareMemory,
   planForRun,
   runLayout,

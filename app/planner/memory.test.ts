@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeConfig, layout, ROUND_CAL } from './fixtures.test-util';
 import { planContext } from './context';
+import { allocatedAtPeak } from './compare';
 import { activationWidths, memoryEstimate } from './memory';
 import { planLayout } from './search';
 import { torchBehaviour } from './torch';
@@ -61,6 +62,8 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
     expect(plan.memory.peak_bytes).toBe(MEMORY_TERMS.reduce((s, t) => s + b[t], 0));
     expect(plan.memory.peak_bytes).toBe(2_927_166);
     expect(plan.memory.phases.loss).toEqual(b);
+    // What a run's allocator peak is compared with: the peak less fixed costs and slack.
+    expect(allocatedAtPeak(plan)).toBe(allocated);
   });
 
   it('chunked loss: kept dL/dh and dL/dW, one chunk of fp32 logits with its log-sum-exp temporary', () => {

@@ -54,8 +54,13 @@ function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: Pan
 
   const predicted = prediction.state === 'ready' ? prediction.prediction : null;
   const peak = ranks.reduce((a, m) => Math.max(a, ...m.bytes), 0);
+  // The lines are allocated bytes at each step's peak; the planner's counterpart is its allocated
+  // peak. The fixed costs (framework, NCCL) and allocator slack that make up the rest of what must
+  // fit per GPU are not in any allocator's count, so they are named, not drawn.
+  const overhead = predicted ? predicted.peakBytes - predicted.allocatedBytes : 0;
+  const unit = predicted?.perRank ?? 'GPU';
   const summary = ranks.length
-    ? `Memory per rank: peak measured ${fmtBytes(peak)} over ${ranks.length} ranks${predicted ? `; predicted ${fmtBytes(predicted.peakBytes)}` : ''}.`
+    ? `Memory per rank: allocated peak measured ${fmtBytes(peak)} over ${ranks.length} ranks${predicted ? `; predicted ${fmtBytes(predicted.allocatedBytes)}, ${fmtBytes(predicted.peakBytes)} with fixed costs` : ''}.`
     : 'Memory per rank: no measurements yet.';
 
   return (
@@ -63,8 +68,18 @@ function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: Pan
       <figcaption>
         <span className="chart-title">Memory per rank</span>
         {ranks.length ? <span className="chart-last">{fmtBytes(peak)}</span> : null}
-        <span className="chart-note">
-          {predicted ? `predicted peak ${fmtBytes(predicted.peakBytes)}` : null}
+        <span
+          className="chart-note"
+          data-testid="memory-predicted"
+          title={
+            predicted
+              ? `Allocated bytes at the peak, as the planner predicts them. Per ${unit} it also counts ${fmtBytes(overhead)} of framework, NCCL and allocator slack, which no allocator reports: ${fmtBytes(predicted.peakBytes)} must fit.`
+              : undefined
+          }
+        >
+          {predicted
+            ? `predicted ${fmtBytes(predicted.allocatedBytes)} allocated · ${fmtBytes(predicted.peakBytes)} per ${unit} with fixed costs`
+            : null}
         </span>
       </figcaption>
       <p className="sr-only">{summary}</p>
@@ -103,12 +118,12 @@ function MemoryPanelImpl({ trace, version, axis, prediction, height = 190 }: Pan
               />
               {predicted ? (
                 <ReferenceLine
-                  y={predicted.peakBytes}
+                  y={predicted.allocatedBytes}
                   stroke="var(--predicted)"
                   strokeDasharray="6 4"
                   ifOverflow="extendDomain"
                   label={{
-                    value: 'predicted peak',
+                    value: 'predicted allocated peak',
                     position: 'insideTopRight',
                     fontSize: 11,
                     fill: 'var(--predicted)',

@@ -27,8 +27,13 @@ export interface Prediction {
   tokensPerS: number;
   mfu: number;
   stepTimeS: number;
+  /** Per GPU (or process) with the fixed costs and allocator slack: what must fit. */
   peakBytes: number;
+  /** What the allocator hands out at the peak: the counterpart of a run's measured peak. */
+  allocatedBytes: number;
   capacityBytes: number;
+  /** What one rank runs on: memory figures are per GPU, or per process on CPU. */
+  perRank: 'GPU' | 'process';
   breakdown: Partial<Record<MemoryTerm, number>>;
   /** What the numbers are for, e.g. "ulysses 2 × ring 2, ZeRO-1, on cpu". */
   layoutLabel: string;
@@ -79,6 +84,8 @@ async function compute(configYaml: string, start: RunStartInfo | null): Promise<
         mfu: plan.mfu,
         stepTimeS: plan.step_time_s,
         peakBytes: plan.memory.peak_bytes,
+        allocatedBytes: mod.allocatedAtPeak(plan),
+        perRank: gpu === 'cpu' ? 'process' : 'GPU',
         capacityBytes: plan.memory.capacity_bytes,
         breakdown: plan.memory.breakdown,
         layoutLabel: `ulysses ${plan.ulysses} × ring ${plan.ring}${plan.dp > 1 ? ` × dp ${plan.dp}` : ''}, ZeRO-${plan.zero}, checkpointing ${plan.checkpointing}${gpu ? `, on ${gpu}` : ''}`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../../app/metrics/events';
-import { RunTrace } from './run-trace';
+import { measuredBytes, RunTrace } from './run-trace';
 
 const T0 = 1_700_000_000;
 const start = (t = T0): RunEvent => ({
@@ -82,6 +82,27 @@ describe('RunTrace', () => {
     // A resumed run's replayed memory report replaces what came after its checkpoint.
     tr.apply(7, mem(2, 0, 200));
     expect(tr.memory.get(0)!.steps).toEqual([1, 2]);
+  });
+
+  it("charts each step's allocated peak, the quantity the planner's allocated peak predicts", () => {
+    const base = { v: 1, t: T0, type: 'memory', step: 1, rank: 0 } as const;
+    const terms = { weights: 10, activations: 20 };
+    // GPU: CUDA's max_memory_allocated, not the terms at one moment nor what the pool reserved.
+    expect(
+      measuredBytes({
+        ...base,
+        terms,
+        cuda: { max_allocated: 500, reserved: 800 },
+        rss_bytes: 9e9,
+      }),
+    ).toBe(500);
+    // CPU: the trace's peak over the step, not the process's RSS.
+    expect(measuredBytes({ ...base, terms, peaks: { step: 70, loss: 40 }, rss_bytes: 9e9 })).toBe(
+      70,
+    );
+    // Runtimes that report neither: the terms, else RSS.
+    expect(measuredBytes({ ...base, terms })).toBe(30);
+    expect(measuredBytes({ ...base, terms: {}, rss_bytes: 4096 })).toBe(4096);
   });
 
   it('records the end, errors and checkpoints', () => {

@@ -18,16 +18,22 @@ export interface RankMemory {
   rank: number;
   node: number | null;
   steps: number[];
-  /** Measured bytes at each of `steps` (sum of the planner's terms, else the device/RSS peak). */
+  /** Allocated bytes at the peak of each of `steps` (see measuredBytes). */
   bytes: number[];
   /** The latest event, for the term-by-term comparison. */
   last: Ev<'memory'>;
 }
 
+/**
+ * The step's allocated-bytes peak, the quantity the planner's allocated peak predicts: CUDA's
+ * max_memory_allocated, else the CPU trace's step peak. Older runtimes without either: the sum of
+ * the measured terms, else the process's RSS.
+ */
 export function measuredBytes(e: Ev<'memory'>): number {
+  const peak = e.cuda?.max_allocated ?? e.peaks?.step;
+  if (peak != null) return peak;
   const sum = Object.values(e.terms).reduce((a, b) => a + b, 0);
-  if (sum > 0) return sum;
-  return e.cuda?.max_allocated ?? e.rss_bytes ?? 0;
+  return sum > 0 ? sum : (e.rss_bytes ?? 0);
 }
 
 export class RunTrace {

@@ -11,8 +11,11 @@ export interface InterfaceAddress {
 
 export interface NodeInterfaces {
   name: string;
-  /** The host or address this computer reaches the node by (from the node list). */
-  sshHost: string;
+  /**
+   * The host or address this computer reaches the node by (from the node list); null when a
+   * ProxyCommand carries the connection, whose host name may mean something only to the command.
+   */
+  sshHost: string | null;
   addresses: InterfaceAddress[];
 }
 
@@ -107,7 +110,7 @@ export function chooseMasterAddress(nodes: NodeInterfaces[]): MasterChoice {
       warnings,
     };
   }
-  if (!isLoopback(first.sshHost)) {
+  if (first.sshHost !== null && !isLoopback(first.sshHost)) {
     const own = first.addresses.find((a) => a.address === first.sshHost);
     return {
       ok: true,
@@ -121,7 +124,7 @@ export function chooseMasterAddress(nodes: NodeInterfaces[]): MasterChoice {
   }
   return {
     ok: false,
-    reason: `cannot choose a rendezvous address: ${first.name} shares no network with ${others.map((o) => o.name).join(', ')} and is reached through loopback`,
+    reason: `cannot choose a rendezvous address: ${first.name} shares no network with ${others.map((o) => o.name).join(', ')} and is reached ${first.sshHost === null ? 'through a ProxyCommand, whose host name the other nodes cannot be assumed to resolve' : 'through loopback'}`,
   };
 }
 

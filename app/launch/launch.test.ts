@@ -73,6 +73,13 @@ describe('master address', () => {
       { name: 'b', sshHost: '127.0.0.1', addresses: b },
     ]);
     expect(none.ok).toBe(false);
+    // Reached by a ProxyCommand: its HostName (an instance id, say) is no address to hand on.
+    const tunnelled = chooseMasterAddress([
+      { name: 'a', sshHost: null, addresses: a },
+      { name: 'b', sshHost: 'gpu-b.example', addresses: b },
+    ]);
+    expect(tunnelled.ok).toBe(false);
+    expect(!tunnelled.ok && tunnelled.reason).toMatch(/a shares no network with b .*ProxyCommand/);
   });
   it('single node uses loopback', () => {
     expect(chooseMasterAddress([{ name: 'x', sshHost: 'h', addresses: a }])).toMatchObject({

@@ -75,10 +75,17 @@ export class NodeManager {
     });
   }
 
-  /** The address this computer dials for a node (after ssh config), for messages and master choice. */
+  /** The address this computer dials for a node (after ssh config), for messages. */
   sshHost(spec: NodeSpec): string {
     const hops = hopsForSpec(spec, this.resolveContext());
     return hops[hops.length - 1].host;
+  }
+
+  /** The same, for choosing a rendezvous address: null when a ProxyCommand reaches the node. */
+  dialledAddress(spec: NodeSpec): string | null {
+    const hops = hopsForSpec(spec, this.resolveContext());
+    const last = hops[hops.length - 1];
+    return last.proxyCommand ? null : last.host;
   }
 
   private key(spec: NodeSpec) {
@@ -322,7 +329,7 @@ export class NodeManager {
     const choice = chooseMasterAddress(
       ds.map((d, i) => ({
         name: names[i],
-        sshHost: this.sshHost(this.spec(names[i])),
+        sshHost: this.dialledAddress(this.spec(names[i])),
         addresses: d.facts.addresses,
       })),
     );

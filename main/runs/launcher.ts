@@ -153,6 +153,8 @@ export async function prepareLaunch(
     name: string;
     spec: NodeSpec | null;
     sshHost: string;
+    /** For the rendezvous choice: null when a ProxyCommand reaches the node. */
+    dialled: string | null;
     workdir: string;
     candidates: string[];
     ch: NodeChannel;
@@ -170,6 +172,7 @@ export async function prepareLaunch(
         name: LOCAL_NODE,
         spec: null,
         sshHost: '127.0.0.1',
+        dialled: '127.0.0.1',
         workdir,
         candidates: localPythonCandidates(config.launch.python),
         ch: new LocalChannel(),
@@ -187,6 +190,7 @@ export async function prepareLaunch(
             name: host,
             spec,
             sshHost: nodes.sshHost(spec),
+            dialled: nodes.dialledAddress(spec),
             workdir: spec.workdir ?? config.launch.workdir,
             candidates: pythonCandidates([spec.python, config.launch.python]),
             ch,
@@ -268,7 +272,7 @@ export async function prepareLaunch(
   const choice = chooseMasterAddress(
     targets.map((t, i) => ({
       name: t.name,
-      sshHost: t.sshHost,
+      sshHost: t.dialled,
       addresses: found[i].facts.addresses,
     })),
   );

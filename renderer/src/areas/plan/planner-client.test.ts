@@ -35,13 +35,15 @@ function setup(mailbox: MailboxSupport | null = null) {
   const workers: FakeWorker[] = [];
   const plans: PlanReply[] = [];
   const lates: (number | null)[] = [];
+  const firstFrames: (number | null)[] = [];
   const sweeps: SweepReply[] = [];
   const crashes: string[] = [];
   const client = createPlannerClient(
     {
-      onPlan: (r, late) => {
+      onPlan: (r, late, firstFrameAt) => {
         plans.push(r);
         lates.push(late);
+        firstFrames.push(firstFrameAt);
       },
       onSweep: (r) => sweeps.push(r),
       onCrash: (m) => crashes.push(m),
@@ -54,12 +56,12 @@ function setup(mailbox: MailboxSupport | null = null) {
     mailbox,
   );
   const lane = (name: string) => workers.filter((w) => w.name === name).at(-1)!;
-  return { client, workers, plans, lates, sweeps, crashes, lane };
+  return { client, workers, plans, lates, firstFrames, sweeps, crashes, lane };
 }
 
 /** A client with a mailbox and a frame clock the test drives: each callback is one frame step. */
 function mailboxSetup() {
-  const frames: (() => void)[] = [];
+  const frames: ((frameTime?: number) => void)[] = [];
   const late: (() => void)[] = [];
   const buffer = createMailboxBuffer(64 * 1024);
   const t = setup({
@@ -210,5 +212,29 @@ describe('planner client', () => {
     writer.write(planReply(b + 1));
     frames.shift()!();
     expect(lates).toEqual([1, 1, 0]);
+  });
+
+  it('tells when the first frame after the oldest unanswered edit began', () => {
+    const { frames, client, lane, firstFrames } = mailboxSetup();
+    const worker = lane('spindle-planner');
+    const writer = new MailboxWriter(worker.buffer());
+    const a = client.plan('a');
+    frames.shift()!(1000); // a's first frame: no answer yet
+    const b = client.plan('b');
+    worker.reply(planReply(a));
+    writer.write(planReply(b));
+    frames.shift()!(1016.7);
+    // Both answers count from a's edit, so from a's first frame.
+    expect(firstFrames).toEqual([1000, 1000]);
+    // Caught up: the next edit's first frame is its own.
+    const c = client.plan('c');
+    writer.write(planReply(c));
+    frames.shift()!(1033.3);
+    expect(firstFrames).toEqual([1000, 1000, 1033.3]);
+    // Without a frame clock the page cannot tell.
+    const plain = setup();
+    const d = plain.client.plan('d');
+    plain.lane('spindle-planner').reply(planReply(d));
+    expect(plain.firstFrames).toEqual([null]);
   });
 });

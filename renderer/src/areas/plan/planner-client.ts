@@ -38,8 +38,8 @@ const bundledWorker: MakeWorker = (name) => new PlanWorker({ name });
 /** Shared memory for the plan lane's mailbox, and the frame clock that reads it. */
 export interface MailboxSupport {
   buffer(): SharedArrayBuffer;
-  /** cb at the start of the next frame (requestAnimationFrame). */
-  nextFrame(cb: () => void): void;
+  /** cb at the start of the next frame (requestAnimationFrame), with the frame's start time. */
+  nextFrame(cb: (frameTime: number) => void): void;
   /** Called in a frame: cb later in that frame, after its layout and before its paint. */
   lateInFrame(cb: () => void): void;
 }
@@ -49,6 +49,13 @@ export interface MailboxSupport {
  * the same frame as the typed character. Null when the page cannot tell (no mailbox, no frame clock).
  */
 export type FramesLate = number | null;
+
+/**
+ * When the first frame after the edit began (performance.now() clock), or null when the page
+ * cannot tell. Nothing but input and rendering runs between a key press and that frame, so it is
+ * the earliest moment any answer can reach the table.
+ */
+export type FirstFrameAt = number | null;
 
 /** Available only to a cross-origin isolated page (serve mode sends COOP and COEP). */
 const browserMailbox = (): MailboxSupport | null =>
@@ -76,11 +83,12 @@ class Lane<R extends FromWorker> {
   /** Frames begun while an answer was awaited, and that count when the oldest unanswered edit came. */
   private frames = 0;
   private waitingSince: number | null = null;
+  private firstFrameAt: number | null = null;
   private lastSeq = 0;
 
   constructor(
     private readonly name: string,
-    private readonly onReply: (r: R, late: FramesLate) => void,
+    private readonly onReply: (r: R, late: FramesLate, firstFrameAt: FirstFrameAt) => void,
     private readonly onCrash: (message: string) => void,
     private readonly make: MakeWorker,
     private readonly support: MailboxSupport | null = null,
@@ -120,17 +128,22 @@ class Lane<R extends FromWorker> {
       this.mailbox && this.waitingSince !== null
         ? this.frames - this.waitingSince - (inFrame ? 1 : 0)
         : null;
-    if (r.seq === this.lastSeq) this.waitingSince = null;
-    this.onReply(r, late);
+    const firstFrameAt = this.mailbox && this.waitingSince !== null ? this.firstFrameAt : null;
+    if (r.seq === this.lastSeq) {
+      this.waitingSince = null;
+      this.firstFrameAt = null;
+    }
+    this.onReply(r, late, firstFrameAt);
   }
 
   /**
    * In each frame while a request is out: the answer, if the worker has published it, at the
    * frame's start and else after its layout. Whichever comes first, this or the message, shows it.
    */
-  private peek() {
+  private peek(frameTime: number) {
     this.peekQueued = false;
     this.frames++;
+    if (this.waitingSince !== null) this.firstFrameAt ??= frameTime;
     if (!this.takeInFrame() && this.inFlight !== null) {
       this.support!.lateInFrame(() => this.takeInFrame(true));
     }
@@ -146,7 +159,7 @@ class Lane<R extends FromWorker> {
   private queuePeek() {
     if (!this.mailbox || this.peekQueued) return;
     this.peekQueued = true;
-    this.support!.nextFrame(() => this.peek());
+    this.support!.nextFrame((t) => this.peek(t ?? performance.now()));
   }
 
   send(m: Request) {
@@ -172,7 +185,7 @@ class Lane<R extends FromWorker> {
 
 export function createPlannerClient(
   handlers: {
-    onPlan: (r: PlanReply, late: FramesLate) => void;
+    onPlan: (r: PlanReply, late: FramesLate, firstFrameAt: FirstFrameAt) => void;
     onSweep: (r: SweepReply) => void;
     onCrash: (message: string) => void;
   },

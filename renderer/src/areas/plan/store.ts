@@ -9,7 +9,12 @@ import type { LayoutPlan, PlanResult } from '../../../../app/planner/types';
 import { HostCallError } from '../../../../app/protocol/client';
 import { host } from '../../host';
 import { layoutKey } from './layout-key';
-import { createPlannerClient, type FramesLate, type PlannerClient } from './planner-client';
+import {
+  createPlannerClient,
+  type FirstFrameAt,
+  type FramesLate,
+  type PlannerClient,
+} from './planner-client';
 import type { SortKey } from './rows';
 import type { PlanReply, SweepPoint, SweepReply } from './worker-protocol';
 import { applyEdits, YamlEditError, type FieldEdit } from './yaml-edit';
@@ -66,9 +71,15 @@ interface PlanState {
   pendingSince: number | null;
   /**
    * For the table to measure edit → updated table once it has committed; `framesLate`: frames
-   * drawn after the edit before the one showing this answer (null where the page cannot tell).
+   * drawn after the edit before the one showing this answer; `firstFrameAt`: when the first frame
+   * after the edit began (both null where the page cannot tell).
    */
-  settled: { seq: number; since: number; framesLate: FramesLate } | null;
+  settled: {
+    seq: number;
+    since: number;
+    framesLate: FramesLate;
+    firstFrameAt: FirstFrameAt;
+  } | null;
   issues: ConfigIssue[];
   hints: ConfigIssue[];
   planError: string | null;
@@ -133,7 +144,8 @@ function planner(): PlannerClient {
     // The table must show the answer in the same task that received it: a plain store update
     // from a message event would be rendered by React's scheduler in a later task, queued behind
     // whatever the editor has scheduled meanwhile.
-    onPlan: (r, late) => flushSync(() => usePlan.getState().onPlanReply(r, late)),
+    onPlan: (r, late, firstFrameAt) =>
+      flushSync(() => usePlan.getState().onPlanReply(r, late, firstFrameAt)),
     onSweep: (r) => usePlan.getState().onSweepReply(r),
     // The client starts a fresh worker; what was in flight is gone, so stop waiting for it.
     onCrash: (message) =>
@@ -174,7 +186,7 @@ const NONE: ConfigIssue[] = [];
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 type Internal = PlanState & {
-  onPlanReply(r: PlanReply, late?: FramesLate): void;
+  onPlanReply(r: PlanReply, late?: FramesLate, firstFrameAt?: FirstFrameAt): void;
   onSweepReply(r: SweepReply): void;
 };
 
@@ -221,7 +233,7 @@ export const usePlan = create<Internal>((set, get) => ({
     }, 300);
   },
 
-  onPlanReply(r, late = null) {
+  onPlanReply(r, late = null, firstFrameAt = null) {
     const s = get();
     if (r.seq <= s.shownSeq) return; // an older answer overtaken by a newer one
     const latest = r.seq === s.requestSeq;
@@ -229,7 +241,7 @@ export const usePlan = create<Internal>((set, get) => ({
     // starting the worker, which is not what the edit-to-table budget is about.
     const settled =
       latest && s.pendingSince !== null && s.plan !== null && r.ok
-        ? { seq: r.seq, since: s.pendingSince, framesLate: late }
+        ? { seq: r.seq, since: s.pendingSince, framesLate: late, firstFrameAt }
         : s.settled;
     // The first half of the budget: edit -> answer back on the page (worker time + waiting for the thread).
     if (settled && settled.seq === r.seq)

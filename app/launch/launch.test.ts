@@ -16,6 +16,7 @@ import {
   signalScript,
   type NodeInterfaces,
 } from '.';
+import { TINY_ARCH } from '../planner/fixtures.test-util';
 
 describe('shell quoting', () => {
   it('leaves plain words and quotes everything else', () => {
@@ -102,17 +103,7 @@ describe('master address', () => {
 const twoNodes = RunConfig.parse({
   version: 1,
   name: 'tiny-two-nodes',
-  model: {
-    architecture: {
-      family: 'llama',
-      layers: 2,
-      hidden: 64,
-      heads: 8,
-      kv_heads: 2,
-      ffn: 176,
-      vocab: 260,
-    },
-  },
+  model: { architecture: TINY_ARCH },
   training: { seq_len: 512, steps: 20 },
   parallel: { ulysses: 2, ring: 2, zero: 1, checkpointing: 'none' },
   cluster: { gpu: 'cpu', nodes: 2, gpus_per_node: 2 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeConfig, layout, ROUND_CAL } from './fixtures.test-util';
+import { makeConfig, layout, ROUND_CAL, TINY_ARCH } from './fixtures.test-util';
 import { planContext } from './context';
 import { allocatedAtPeak } from './compare';
 import { activationWidths, memoryEstimate } from './memory';
@@ -153,17 +153,7 @@ describe('memory: hand-derived terms (tiny model, u2 r2 dp1, bf16)', () => {
 
   it('padding: flat buffers round up to a multiple of the world', () => {
     const cfg = makeConfig({
-      model: {
-        architecture: {
-          family: 'llama',
-          layers: 2,
-          hidden: 64,
-          heads: 8,
-          kv_heads: 2,
-          ffn: 176,
-          vocab: 261,
-        },
-      },
+      model: { architecture: { ...TINY_ARCH, vocab: 261 } },
       cluster: { gpus_per_node: 8 },
     });
     const P1 = planContext(cfg).shape.params; // 121,728: not a multiple of 8... of 16 either

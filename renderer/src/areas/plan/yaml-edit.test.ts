@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyEdits, minimalChange, readValue, YamlEditError } from './yaml-edit';
+import { TINY_ARCH } from '../../../../app/planner/fixtures.test-util';
 
 const LLAMA = `# Planning example: which SP layout?
 version: 1
@@ -79,15 +80,7 @@ describe('applyEdits', () => {
   });
 
   it('replaces a preset by an architecture map (structural) and back', () => {
-    const arch = {
-      family: 'llama',
-      layers: 2,
-      hidden: 64,
-      heads: 8,
-      kv_heads: 2,
-      ffn: 176,
-      vocab: 260,
-    };
+    const arch = { ...TINY_ARCH };
     const out = applyEdits(LLAMA, [
       { path: ['model', 'preset'], value: undefined },
       { path: ['model', 'architecture'], value: arch },

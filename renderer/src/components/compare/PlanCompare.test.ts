@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { validateConfigObject } from '../../../../app/config';
 import type { RunEvent } from '../../../../app/metrics/events';
 import { compareMemory, planLayout, type LayoutPlan } from '../../../../app/planner';
+import { TINY_ARCH } from '../../../../app/planner/fixtures.test-util';
 
 vi.mock('./compare.css', () => ({}));
 const { PlanCompare, verdict, visibleRows } = await import('./PlanCompare');
@@ -13,17 +14,7 @@ const { PlanCompare, verdict, visibleRows } = await import('./PlanCompare');
 const r = validateConfigObject({
   version: 1,
   name: 'x',
-  model: {
-    architecture: {
-      family: 'llama',
-      layers: 2,
-      hidden: 64,
-      heads: 8,
-      kv_heads: 2,
-      ffn: 176,
-      vocab: 260,
-    },
-  },
+  model: { architecture: TINY_ARCH },
   training: { seq_len: 256, precision: 'bf16', loss: 'materialized' },
   parallel: { ulysses: 1, ring: 1, zero: 0, checkpointing: 'none' },
   cluster: { gpu: 'cpu', nodes: 1, gpus_per_node: 1 },

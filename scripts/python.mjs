@@ -1,17 +1,36 @@
 #!/usr/bin/env node
-// Finds the Python that has PyTorch (SPINDLE_PYTHON, then Debian's /usr/bin/python3, then
-// python3 on PATH) and runs it with the given arguments. `--print` prints its path instead.
+// Finds the Python that runs the local runtime and the native tests: SPINDLE_PYTHON when set,
+// else the project's environment (.venv/, made by scripts/setup.mjs from native/requirements.txt).
+// Runs it with the given arguments; `--print` prints its path instead.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const VENV_PYTHON = path.join(root, '.venv', 'bin', 'python');
+/** The oldest torch the runtime supports (native/spindle/check.py says the same to nodes). */
+export const MIN_TORCH = [2, 4];
+
+export function torchVersionOf(py) {
+  const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+export function supportedTorch(version) {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > MIN_TORCH[0] || (a === MIN_TORCH[0] && b >= MIN_TORCH[1]);
+}
+
+/** { python, torch } of the first candidate with a supported torch, or null. */
 export function findTorchPython() {
-  const candidates = [process.env.SPINDLE_PYTHON, '/usr/bin/python3', 'python3', 'python'].filter(
-    Boolean,
-  );
+  const candidates = [process.env.SPINDLE_PYTHON, VENV_PYTHON].filter(Boolean);
   for (const py of candidates) {
-    const r = spawnSync(py, ['-c', 'import torch, sys; print(torch.__version__)'], {
-      encoding: 'utf8',
-    });
-    if (r.status === 0) return { python: py, torch: r.stdout.trim() };
+    if (py === VENV_PYTHON && !fs.existsSync(py)) continue;
+    const torch = torchVersionOf(py);
+    if (torch && supportedTorch(torch)) return { python: py, torch };
   }
   return null;
 }
@@ -20,7 +39,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const found = findTorchPython();
   if (!found) {
     process.stderr.write(
-      'No Python with PyTorch found. On Debian: apt-get install python3-torch python3-pytest (or set SPINDLE_PYTHON).\n',
+      `No Python with torch >= ${MIN_TORCH.join('.')}: run \`npm test\` or \`npm start\` once (they create .venv/ from native/requirements.txt), or set SPINDLE_PYTHON.\n`,
     );
     process.exit(1);
   }

@@ -1,11 +1,14 @@
 // Sets up what is missing, for `npm start` and `npm test`: npm dependencies (never Electron's
-// binary download, which some machines cannot reach), the Debian packages the tests and the local
-// runtime need (where this is a Debian machine and we may install), and a fresh build.
+// binary download, which some machines cannot reach), the Debian packages the tests need (where
+// this is a Debian machine and we may install), the runtime's Python environment (.venv/, from
+// native/requirements.txt) and a fresh build.
 import { execSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findTorchPython } from './python.mjs';
+import { MIN_TORCH, supportedTorch, torchVersionOf, VENV_PYTHON } from './python.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (s) => process.stdout.write(`[setup] ${s}\n`);
@@ -77,11 +80,10 @@ export function ensureDebs(pkgs) {
   return missing;
 }
 
-/** The packages the local runtime needs, and the ones the test suite needs on top. */
-export const RUNTIME_DEBS = ['python3-torch', 'python3-yaml'];
+/** The packages the local runtime needs (Python and its venv module), and the tests' on top. */
+export const RUNTIME_DEBS = ['python3', 'python3-venv'];
 export const TEST_DEBS = [
   ...RUNTIME_DEBS,
-  'python3-pytest',
   'chromium',
   'openssh-server',
   'openssh-client',
@@ -89,14 +91,105 @@ export const TEST_DEBS = [
   'procps',
 ];
 
+const REQUIREMENTS = path.join(root, 'native', 'requirements.txt');
+const VENV = path.join(root, '.venv');
+const VENV_STAMP = path.join(VENV, '.requirements-sha256');
+/** Downloaded wheels, kept outside the checkout so a fresh clone on this machine reuses them. */
+const WHEELS = path.join(
+  process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'),
+  'spindle',
+  'wheels',
+);
+
+const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function basePython() {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(
+      py,
+      ['-c', 'import sys, venv; print(sys.version_info >= (3, 10))'],
+      { encoding: 'utf8' },
+    );
+    if (r.status === 0 && r.stdout.trim() === 'True') return py;
+  }
+  throw new Error('No Python >= 3.10 with its venv module (Debian: apt-get install python3-venv).');
+}
+
+function pip(args, quiet = true) {
+  const r = spawnSync(VENV_PYTHON, ['-m', 'pip', ...(quiet ? ['-q'] : []), ...args], {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+  });
+  return r.status === 0;
+}
+
+/** Installs the pinned requirements into a new .venv/: from the wheel cache when it has them all,
+ *  else downloading into it first. torch goes first: deepspeed's build step imports it. */
+function createVenv() {
+  const torchPin = fs
+    .readFileSync(REQUIREMENTS, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /^torch==/.test(l));
+  if (!torchPin) throw new Error(`${REQUIREMENTS}: no torch==VERSION line`);
+  fs.rmSync(VENV, { recursive: true, force: true });
+  fs.mkdirSync(WHEELS, { recursive: true });
+  run(basePython(), ['-m', 'venv', VENV]);
+  const offline = ['--no-index', '--find-links', WHEELS];
+  const steps = [
+    [torchPin],
+    ['--no-build-isolation', '-r', REQUIREMENTS],
+  ];
+  for (const [i, step] of steps.entries()) {
+    if (pip(['install', ...offline, ...step])) continue;
+    log(
+      i === 0
+        ? `downloading ${torchPin} and its CUDA libraries (about 4 GB; 1-3 min on a fast link) into ${WHEELS}…`
+        : 'downloading the reference packages (transformers, deepspeed, yunchang…)…',
+    );
+    if (!pip(['download', '-d', WHEELS, ...(i ? ['--no-build-isolation'] : []), ...step], false))
+      throw new Error(`pip could not download ${step.join(' ')} (is PyPI reachable?)`);
+    if (!pip(['install', ...offline, ...step]))
+      throw new Error(`pip could not install ${step.join(' ')} into ${VENV}`);
+  }
+  fs.writeFileSync(VENV_STAMP, sha256(REQUIREMENTS));
+}
+
+/**
+ * The Python that runs the local runtime and the native tests: SPINDLE_PYTHON when set (it must
+ * have torch >= 2.4), else .venv/, (re)created when native/requirements.txt changed.
+ */
 export function ensurePython({ required }) {
-  const found = findTorchPython();
-  if (found) return found;
-  const msg =
-    'No Python with PyTorch: install python3-torch (Debian) or set SPINDLE_PYTHON to a Python with torch.';
-  if (required) throw new Error(msg);
-  log(msg + ' Planning works without it; local runs will not.');
-  return null;
+  const fail = (msg) => {
+    if (required) throw new Error(msg);
+    log(msg + ' Planning works without it; local runs will not.');
+    return null;
+  };
+  const own = process.env.SPINDLE_PYTHON;
+  if (own) {
+    const torch = torchVersionOf(own);
+    if (torch && supportedTorch(torch)) return { python: own, torch };
+    return fail(
+      `SPINDLE_PYTHON=${own} has ${torch ? `torch ${torch}` : 'no torch'}; the runtime needs torch >= ${MIN_TORCH.join('.')}.`,
+    );
+  }
+  const current = fs.existsSync(VENV_STAMP) && fs.readFileSync(VENV_STAMP, 'utf8') === sha256(REQUIREMENTS);
+  if (!current) {
+    const started = Date.now();
+    log(
+      `creating the Python environment .venv/ from native/requirements.txt (torch, the test peers; about 1 min from the wheel cache, 3 min when downloading)…`,
+    );
+    try {
+      createVenv();
+    } catch (e) {
+      return fail(String(e.message));
+    }
+    log(`Python environment ready (${((Date.now() - started) / 1000).toFixed(0)} s).`);
+  }
+  const torch = torchVersionOf(VENV_PYTHON);
+  if (!torch) return fail(`${VENV_PYTHON} cannot import torch: delete .venv/ and run again.`);
+  return { python: VENV_PYTHON, torch };
 }
 
 export function ensureBuild({ force = false } = {}) {

@@ -15,7 +15,9 @@ import {
 
 ensureNodeModules();
 ensureDebs(RUNTIME_DEBS);
-ensurePython({ required: false });
+const py = ensurePython({ required: false });
+// "This computer" runs training with it (main/runs/python.ts reads SPINDLE_PYTHON first).
+if (py) process.env.SPINDLE_PYTHON = py.python;
 ensureBuild();
 
 const electron = electronBinary();

@@ -28,6 +28,8 @@ if (stillMissing.length)
     `[setup] missing Debian packages (install them): ${stillMissing.join(' ')}\n`,
   );
 const py = ensurePython({ required: wanted('native') });
+// Every suite's local runs and test nodes use this Python (main/runs/python.ts, the test sshd's PATH).
+if (py) process.env.SPINDLE_PYTHON = py.python;
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const totals = [];

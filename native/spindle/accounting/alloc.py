@@ -3,7 +3,7 @@
 CUDA: the caching allocator's counters (memory_allocated, max_memory_allocated, reset at each
 mark so each window between two marks gets its own peak).
 CPU: PyTorch's CPU allocator reports every allocation and free to the profiler when
-profile_memory is on (torch 1.13 and 2.x); the running sum of those events over the step is a
+profile_memory is on; the running sum of those events over the step is a
 live-bytes curve of everything allocated inside the step, i.e. max_memory_allocated for CPU minus
 what existed before the step (parameters, optimizer states), which the caller adds back. Marks
 are zero-length record_function ranges on the same clock.
@@ -81,10 +81,10 @@ class CpuTrace:
         for i, e in enumerate(events):
             name = e.name()
             if name == '[memory]':
-                timeline.append((e.start_us(), 0, i, int(e.nbytes())))
+                timeline.append((e.start_ns(), 0, i, int(e.nbytes())))
             elif name.startswith('spindle.mark.'):
                 # At equal timestamps a mark sorts after the allocations (the conservative side).
-                timeline.append((e.start_us(), 1, i, name[len('spindle.mark.'):]))
+                timeline.append((e.start_ns(), 1, i, name[len('spindle.mark.'):]))
         timeline.sort()
         live = peak = 0
         marks = []

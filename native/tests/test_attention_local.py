@@ -1,10 +1,12 @@
 """The local attention block (math path, explicit backward) against plain autograd softmax
 attention, the block-merge algebra ring attention relies on, and the active-range pruning."""
+import os
+
 import pytest
 import torch
 
 from spindle.attention import kernels, math_kernel
-from spindle.attention.meta import AttnContext, TokenMeta, active_range, allowed
+from spindle.attention.meta import AttnContext, TokenMeta, active_range, allowed, block_kind
 from spindle.attention.ring import merge
 from spindle.attention.sp import LocalAttention
 from spindle.data.packing import doc_positions
@@ -95,8 +97,51 @@ def test_doc_positions_restart_per_document():
     assert doc_positions(doc).tolist() == [[0, 1, 2, 0, 1, 0, 1, 2]]
 
 
-def test_math_is_always_available_and_selectable():
-    assert kernels.available(torch.device('cpu')) == ['math']
-    assert kernels.select(torch.device('cpu')).name == 'math'
+def test_cpu_picks_the_flash_kernel_and_math_stays_selectable():
+    assert kernels.available(torch.device('cpu')) == ['sdpa_flash_cpu', 'math']
+    assert kernels.select(torch.device('cpu')).name == 'sdpa_flash_cpu'
+    assert kernels.select(torch.device('cpu'), 'math') is kernels.MATH
     with pytest.raises(ValueError, match='not available'):
         kernels.select(torch.device('cpu'), 'flash_attn')
+
+
+BLOCKS = [(0, 40, 0, 40), (20, 40, 0, 20), (10, 30, 5, 25), (0, 20, 0, 20)]
+
+
+@pytest.mark.parametrize('dtype, rtol', [(torch.float32, 1e-5), (torch.bfloat16, 1.5e-2)])
+@pytest.mark.parametrize('kv_heads', [4, 2, 1])
+@pytest.mark.parametrize('packed', [False, True])
+def test_cpu_flash_kernel_matches_math_on_every_kind_of_block(dtype, rtol, kv_heads, packed):
+    """Full, causal and masked blocks (packed documents, rows with no key in the block), GQA, with
+    the merged (out, lse) handed to backward as the ring does; fresh inputs each run."""
+    seed = int.from_bytes(os.urandom(4), 'little')
+    g = torch.Generator().manual_seed(seed)
+    B, Hq, L, D = 2, 4, 40, 8
+    q, k, v = (torch.randn(B, h, L, D, generator=g).to(dtype) for h in (Hq, kv_heads, kv_heads))
+    starts = torch.rand(B, L, generator=g) < (0.15 if packed else 0.0)
+    starts[:, 0] = True
+    m = TokenMeta(torch.arange(L).expand(B, L), torch.cumsum(starts.long(), 1) - 1)
+    rel = lambda a, b: ((a.double() - b.double()).norm() / b.double().norm()).item()  # noqa: E731
+    for q0, q1, k0, k1 in BLOCKS:
+        qm, km = m.slice(q0, q1), m.slice(k0, k1)
+        args = (q[:, :, q0:q1], k[:, :, k0:k1], v[:, :, k0:k1])
+        out, lse = math_kernel.forward(*args, qm, km, 0.3)
+        o, l = kernels.SDPA_CPU.forward(*args, qm, km, 0.3)
+        seen = torch.isfinite(lse)
+        assert torch.equal(torch.isfinite(l), seen), seed
+        assert rel(o, out) < rtol and rel(l[seen], lse[seen]) < rtol, (seed, (q0, q1, k0, k1))
+        dout = torch.randn(out.shape, generator=g).to(dtype)
+        ref = math_kernel.backward(dout, *args, out, lse, qm, km, 0.3)
+        got = kernels.SDPA_CPU.backward(dout, *args, out, lse, qm, km, 0.3)
+        for a, b in zip(got, ref):
+            assert a.dtype == torch.float32 and rel(a, b) < rtol, (seed, (q0, q1, k0, k1))
+
+
+def test_cpu_flash_kernel_blocks_need_a_mask_only_where_documents_cut_them():
+    L = 16
+    one = TokenMeta(torch.arange(L)[None], torch.zeros(1, L, dtype=torch.long))
+    assert block_kind(one, one) == 'causal'
+    assert block_kind(one.slice(8, 16), one.slice(0, 8)) == 'full'
+    assert block_kind(one.slice(4, 12), one.slice(0, 8)) is None  # overlapping, not square
+    two = TokenMeta(one.seq, (one.seq >= 5).long())
+    assert block_kind(two, two) is None

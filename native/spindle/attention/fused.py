@@ -18,7 +18,7 @@ import logging
 import torch
 
 from . import math_kernel
-from .meta import TokenMeta, allowed
+from .meta import TokenMeta, allowed, block_kind
 
 log = logging.getLogger('spindle.attention')
 _probed = {}
@@ -103,17 +103,10 @@ class FlashAttn:
 
     @staticmethod
     def mode(q, qm: TokenMeta, km: TokenMeta):
-        """'full', 'causal' or None (mask flash cannot express)."""
+        """'full', 'causal' or None (a dtype, head size or mask flash cannot express)."""
         if q.dtype not in (torch.float16, torch.bfloat16) or q.shape[-1] % 8 or q.shape[-1] > 256:
             return None
-        docs = torch.cat([qm.doc, km.doc], 1)
-        if not bool((docs == docs[:, :1]).all()):
-            return None
-        if bool((km.seq.max(1).values <= qm.seq.min(1).values).all()):
-            return 'full'
-        if qm.seq.shape == km.seq.shape and torch.equal(qm.seq, km.seq) and bool((qm.seq[:, 1:] > qm.seq[:, :-1]).all()):
-            return 'causal'
-        return None
+        return block_kind(qm, km)
 
     def _common(self, scale, causal):
         return dict(dropout_p=0.0, softmax_scale=scale, causal=causal, window_size=(-1, -1),

@@ -11,7 +11,7 @@ import warnings
 
 import torch
 
-# torch 1.13 flags scatter_reduce as beta on every call; the amin/amax reductions used here are stable.
+# torch flags scatter_reduce as beta on every call; the amin/amax reductions used here are stable.
 warnings.filterwarnings('ignore', message='scatter_reduce\\(\\) is in beta')
 
 
@@ -35,6 +35,20 @@ def allowed(q: TokenMeta, k: TokenMeta) -> torch.Tensor:
     same_doc = q.doc[:, :, None] == k.doc[:, None, :]
     causal = k.seq[:, None, :] <= q.seq[:, :, None]
     return same_doc & causal
+
+
+def block_kind(q: TokenMeta, k: TokenMeta) -> Optional[str]:
+    """'full' when every query sees every key, 'causal' when the block is one document's plain
+    causal square (same increasing positions for queries and keys), else None (a mask is needed).
+    Every block of an unpacked sequence is one of the two in every ring, zigzag and chunk layout."""
+    docs = torch.cat([q.doc, k.doc], 1)
+    if not bool((docs == docs[:, :1]).all()):
+        return None
+    if bool((k.seq.max(1).values <= q.seq.min(1).values).all()):
+        return 'full'
+    if q.seq.shape == k.seq.shape and torch.equal(q.seq, k.seq) and bool((q.seq[:, 1:] > q.seq[:, :-1]).all()):
+        return 'causal'
+    return None
 
 
 def active_range(q: TokenMeta, k: TokenMeta) -> Optional[Tuple[int, int, int, int]]:

@@ -8,6 +8,50 @@ const auto = z.literal('auto');
 /** A value the planner may choose ("auto") or the user fixes. */
 const autoOr = <T extends z.ZodTypeAny>(t: T) => z.union([auto, t]);
 
+const ropeFactor = z.number().positive();
+
+/** How RoPE frequencies are rescaled to stretch a model's context (Hugging Face `rope_scaling`). */
+export const RopeScaling = z
+  .discriminatedUnion('type', [
+    z
+      .object({ type: z.literal('none').describe('Plain RoPE.') })
+      .strict()
+      .describe('No scaling.'),
+    z
+      .object({
+        type: z.literal('linear').describe('Position interpolation.'),
+        factor: ropeFactor.describe('Every frequency is divided by this.'),
+      })
+      .strict()
+      .describe('linear: every RoPE frequency divided by factor.'),
+    z
+      .object({
+        type: z.literal('llama3').describe('Llama 3.1-style frequency-dependent scaling.'),
+        factor: ropeFactor.describe('Divisor of the low frequencies (long wavelengths).'),
+        low_freq_factor: ropeFactor.describe(
+          'Wavelengths longer than original_max_position / low_freq_factor are divided by factor.',
+        ),
+        high_freq_factor: ropeFactor.describe(
+          'Wavelengths shorter than original_max_position / high_freq_factor are kept; those between blend.',
+        ),
+        original_max_position: posInt.describe(
+          'Context length the model was pretrained with (original_max_position_embeddings).',
+        ),
+      })
+      .strict()
+      .refine((s) => s.high_freq_factor > s.low_freq_factor, {
+        path: ['high_freq_factor'],
+        message: 'must be greater than low_freq_factor',
+      })
+      .describe(
+        'llama3: high frequencies kept, low ones divided by factor, a smooth blend between (Llama 3.1).',
+      ),
+  ])
+  .describe(
+    'RoPE frequency scaling for longer contexts, as in a Hugging Face config\'s rope_scaling: none, linear (factor) or llama3 (factor, low_freq_factor, high_freq_factor, original_max_position). It changes positions only, not memory or FLOPs.',
+  );
+export type RopeScaling = z.infer<typeof RopeScaling>;
+
 export const Architecture = z
   .object({
     family: z
@@ -29,6 +73,7 @@ export const Architecture = z
       .describe('Share the embedding matrix with the LM head.'),
     qkv_bias: z.boolean().default(false).describe('Bias on q/k/v projections (Qwen2).'),
     norm_eps: z.number().positive().default(1e-5).describe('RMSNorm epsilon.'),
+    rope_scaling: RopeScaling.default({ type: 'none' }),
   })
   .strict();
 export type Architecture = z.infer<typeof Architecture>;

@@ -68,6 +68,29 @@ def _str_map(v):
 POS = _int(minimum=1)
 OPT = object()  # marks an optional field
 
+
+class Tagged:
+    """An object whose `tag` field picks which of `variants` (tag value -> field spec) it must
+    match, like zod's discriminatedUnion; each variant's fields are checked as a section is.
+    `check(value)` may then return (field, message) for a rule across fields, or None."""
+    def __init__(self, tag, variants, check=None):
+        self.tag, self.variants, self.check = tag, variants, check
+
+
+def _rope_scaling_ok(v):
+    if v['type'] == 'llama3' and not v['high_freq_factor'] > v['low_freq_factor']:
+        return 'high_freq_factor', f'must be > low_freq_factor ({v["high_freq_factor"]} vs {v["low_freq_factor"]})'
+    return None
+
+
+# model.architecture.rope_scaling (app/config/schema.ts RopeScaling); absent means none.
+ROPE_SCALING = Tagged('type', {
+    'none': {},
+    'linear': {'factor': _num(positive=True)},
+    'llama3': {'factor': _num(positive=True), 'low_freq_factor': _num(positive=True),
+               'high_freq_factor': _num(positive=True), 'original_max_position': POS},
+}, check=_rope_scaling_ok)
+
 SCHEMA = {
     'version': _int(choices=[1]),
     'name': _str,
@@ -77,6 +100,7 @@ SCHEMA = {
             'family': _enum('llama', 'qwen2', 'mistral'), 'layers': POS, 'hidden': POS, 'heads': POS,
             'kv_heads': POS, 'head_dim': POS, 'ffn': POS, 'vocab': POS, 'rope_theta': _num(positive=True),
             'tie_embeddings': _bool, 'qkv_bias': _bool, 'norm_eps': _num(positive=True),
+            'rope_scaling': (ROPE_SCALING, OPT),
         },
         'init': _enum('random'),
     },
@@ -104,6 +128,21 @@ SCHEMA = {
 
 
 def _validate(value, spec, path, errors):
+    if isinstance(spec, Tagged):
+        if not isinstance(value, dict):
+            errors.append(f'{path}: expected an object')
+            return None
+        tag = value.get(spec.tag)
+        if not isinstance(tag, str) or tag not in spec.variants:
+            errors.append(f'{path}.{spec.tag}: expected one of: {", ".join(spec.variants)} (got {json.dumps(tag)})')
+            return None
+        n = len(errors)
+        out = _validate(value, {spec.tag: _enum(tag), **spec.variants[tag]}, path, errors)
+        if len(errors) == n and spec.check:
+            bad = spec.check(out)
+            if bad:
+                errors.append(f'{path}.{bad[0]}: {bad[1]}')
+        return out
     if isinstance(spec, dict):
         if not isinstance(value, dict):
             errors.append(f'{path or "(root)"}: expected an object')

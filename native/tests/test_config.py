@@ -81,3 +81,30 @@ def test_unreadable_file(tmp_path):
     p.write_text('{not json')
     with pytest.raises(ConfigError, match='not valid JSON'):
         load(str(p))
+
+
+def test_rope_scaling_is_optional_and_checked_per_type():
+    from spindle.model.llama import ModelArgs, RopeScaling
+    raw = fixture('tiny-cpu.json')
+    assert raw['model']['architecture']['rope_scaling'] == {'type': 'none'}
+    assert ModelArgs.from_config(validate(raw)['model']['architecture']).rope_scaling is None
+    del raw['model']['architecture']['rope_scaling']  # a config from an older studio
+    assert ModelArgs.from_config(validate(raw)['model']['architecture']).rope_scaling is None
+    l3 = {'type': 'llama3', 'factor': 8, 'low_freq_factor': 1, 'high_freq_factor': 4, 'original_max_position': 8192}
+    raw['model']['architecture']['rope_scaling'] = l3
+    args = ModelArgs.from_config(validate(raw)['model']['architecture'])
+    assert args.rope_scaling == RopeScaling('llama3', 8.0, 1.0, 4.0, 8192)
+    raw['model']['architecture']['rope_scaling'] = {'type': 'linear', 'factor': 2}
+    assert ModelArgs.from_config(validate(raw)['model']['architecture']).rope_scaling == RopeScaling('linear', 2.0)
+
+    def bad(rope):
+        r = fixture('tiny-cpu.json')
+        r['model']['architecture']['rope_scaling'] = rope
+        return _err(r)
+    p = 'model.architecture.rope_scaling'
+    assert f'{p}.factor: required' in bad({'type': 'linear'})
+    assert f'{p}.factor: unknown field' in bad({'type': 'none', 'factor': 2})
+    assert f'{p}.type: expected one of: none, linear, llama3' in bad({'type': 'yarn'})
+    assert f'{p}.original_max_position: required' in bad({k: v for k, v in l3.items() if k != 'original_max_position'})
+    assert f'{p}.high_freq_factor: must be > low_freq_factor' in bad({**l3, 'low_freq_factor': 4, 'high_freq_factor': 1})
+    assert f'{p}: expected an object' in bad('linear')

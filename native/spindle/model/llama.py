@@ -1,13 +1,54 @@
-"""Llama / Mistral / Qwen2 decoder: RMSNorm, RoPE (theta), GQA, SwiGLU, optional qkv bias,
-tied or untied embeddings. Inputs are token ids, RoPE positions and an opaque attention
+"""Llama / Mistral / Qwen2 decoder: RMSNorm, RoPE (theta, optional linear or Llama 3 frequency
+scaling), GQA, SwiGLU, optional qkv bias, tied or untied embeddings. Inputs are token ids, RoPE positions and an opaque attention
 context; each block's `attn.attention_op` decides how attention is computed."""
+import math
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..attention.sp import LocalAttention
+
+
+@dataclass(frozen=True)
+class RopeScaling:
+    """How RoPE frequencies are rescaled for a longer context (`model.architecture.rope_scaling`).
+
+    linear: every frequency divided by `factor` (position interpolation).
+    llama3: frequencies whose wavelength is shorter than original_max_position / high_freq_factor
+        are kept, those longer than original_max_position / low_freq_factor are divided by
+        `factor`, and those between blend the two linearly in original_max_position / wavelength.
+    """
+    type: str  # 'linear' | 'llama3' ('none' is represented as no RopeScaling at all)
+    factor: float
+    low_freq_factor: Optional[float] = None
+    high_freq_factor: Optional[float] = None
+    original_max_position: Optional[int] = None
+
+    def __post_init__(self):
+        if self.type not in ('linear', 'llama3'):
+            raise ValueError(f'rope_scaling.type: expected linear or llama3, got {self.type!r}')
+        if not self.factor > 0:
+            raise ValueError(f'rope_scaling.factor: must be > 0, got {self.factor}')
+        if self.type == 'llama3':
+            for k in ('low_freq_factor', 'high_freq_factor', 'original_max_position'):
+                if getattr(self, k) is None:
+                    raise ValueError(f'rope_scaling.{k}: required for type llama3')
+            if not self.high_freq_factor > self.low_freq_factor:
+                raise ValueError(f'rope_scaling.high_freq_factor: must be > low_freq_factor '
+                                 f'({self.high_freq_factor} vs {self.low_freq_factor})')
+
+    @staticmethod
+    def from_config(d):
+        """The run config's rope_scaling object (or None / {type: none}) -> RopeScaling or None."""
+        if d is None or d.get('type', 'none') == 'none':
+            return None
+        return RopeScaling(type=d['type'], factor=float(d['factor']),
+                           low_freq_factor=None if d.get('low_freq_factor') is None else float(d['low_freq_factor']),
+                           high_freq_factor=None if d.get('high_freq_factor') is None else float(d['high_freq_factor']),
+                           original_max_position=d.get('original_max_position'))
 
 
 @dataclass
@@ -23,12 +64,14 @@ class ModelArgs:
     tie_embeddings: bool = False
     qkv_bias: bool = False
     norm_eps: float = 1e-5
+    rope_scaling: Optional[RopeScaling] = None  # None: plain RoPE
 
     @staticmethod
     def from_config(arch):
         return ModelArgs(layers=arch['layers'], hidden=arch['hidden'], heads=arch['heads'], kv_heads=arch['kv_heads'],
                          head_dim=arch['head_dim'], ffn=arch['ffn'], vocab=arch['vocab'], rope_theta=float(arch['rope_theta']),
-                         tie_embeddings=arch['tie_embeddings'], qkv_bias=arch['qkv_bias'], norm_eps=float(arch['norm_eps']))
+                         tie_embeddings=arch['tie_embeddings'], qkv_bias=arch['qkv_bias'], norm_eps=float(arch['norm_eps']),
+                         rope_scaling=RopeScaling.from_config(arch.get('rope_scaling')))
 
 
 class RMSNorm(nn.Module):
@@ -44,9 +87,25 @@ class RMSNorm(nn.Module):
         return (xf * self.weight.float()).to(x.dtype)
 
 
-def rope_tables(positions, head_dim, theta):
+def rope_inv_freq(head_dim, theta, scaling=None, device=None):
+    """The head_dim / 2 rotation frequencies (radians per position) in fp32: theta^(-2i / head_dim),
+    then rescaled as `scaling` (a RopeScaling, or None) says."""
+    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim))
+    if scaling is None:
+        return inv
+    if scaling.type == 'linear':
+        return inv / scaling.factor
+    # llama3: by wavelength 2*pi / freq measured against the original context length.
+    ctx, lo, hi = scaling.original_max_position, scaling.low_freq_factor, scaling.high_freq_factor
+    wavelen = 2 * math.pi / inv
+    ratio = ctx / wavelen  # periods that fit in the original context
+    smooth = ((ratio - lo) / (hi - lo)).clamp(0.0, 1.0)  # 0: long wavelength (scaled), 1: short (kept)
+    return (1 - smooth) * (inv / scaling.factor) + smooth * inv
+
+
+def rope_tables(positions, head_dim, theta, scaling=None):
     """cos, sin [B, L, 1, head_dim] in fp32 for integer positions [B, L]."""
-    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, device=positions.device, dtype=torch.float32) / head_dim))
+    inv = rope_inv_freq(head_dim, theta, scaling, positions.device)
     ang = positions.float()[..., None] * inv  # [B, L, D/2]
     ang = torch.cat([ang, ang], dim=-1)[:, :, None, :]
     return ang.cos(), ang.sin()
@@ -131,7 +190,7 @@ class Llama(nn.Module):
         """tokens, positions: [B, L] (this rank's tokens). Returns the residual stream after the
         last block, [B, L, hidden] (before the final norm)."""
         x = self.embed(tokens)
-        cos, sin = rope_tables(positions, self.args.head_dim, self.args.rope_theta)
+        cos, sin = rope_tables(positions, self.args.head_dim, self.args.rope_theta, self.args.rope_scaling)
         for block in self.layers:
             x = block(x, cos, sin, attn_ctx)
         return x

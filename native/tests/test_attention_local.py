@@ -108,10 +108,10 @@ def test_cpu_picks_the_flash_kernel_and_math_stays_selectable():
 BLOCKS = [(0, 40, 0, 40), (20, 40, 0, 20), (10, 30, 5, 25), (0, 20, 0, 20)]
 
 
-@pytest.mark.parametrize('dtype, rtol', [(torch.float32, 1e-5), (torch.bfloat16, 1.5e-2)])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])  # both computed in fp32, as math does
 @pytest.mark.parametrize('kv_heads', [4, 2, 1])
 @pytest.mark.parametrize('packed', [False, True])
-def test_cpu_flash_kernel_matches_math_on_every_kind_of_block(dtype, rtol, kv_heads, packed):
+def test_cpu_flash_kernel_matches_math_on_every_kind_of_block(dtype, kv_heads, packed):
     """Full, causal and masked blocks (packed documents, rows with no key in the block), GQA, with
     the merged (out, lse) handed to backward as the ring does; fresh inputs each run."""
     seed = int.from_bytes(os.urandom(4), 'little')
@@ -122,6 +122,7 @@ def test_cpu_flash_kernel_matches_math_on_every_kind_of_block(dtype, rtol, kv_he
     starts[:, 0] = True
     m = TokenMeta(torch.arange(L).expand(B, L), torch.cumsum(starts.long(), 1) - 1)
     rel = lambda a, b: ((a.double() - b.double()).norm() / b.double().norm()).item()  # noqa: E731
+    rtol = 1e-5
     for q0, q1, k0, k1 in BLOCKS:
         qm, km = m.slice(q0, q1), m.slice(k0, k1)
         args = (q[:, :, q0:q1], k[:, :, k0:k1], v[:, :, k0:k1])

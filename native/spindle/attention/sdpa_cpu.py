@@ -10,6 +10,11 @@ block of an unpacked sequence, in every ring and chunk layout) runs with no mask
 that packed documents cut gets an additive mask [B, 1, Lq, Lk] in the compute dtype (one per
 block, shared by all heads). GQA: the kernel wants as many KV heads as query heads, so K and V
 are repeated per group and dK, dV summed back.
+
+The kernel runs in fp32 whatever the compute dtype, as the math kernel does: bf16 blocks are cast
+first (an fp32 copy of the block's q, k, v). On CPUs without native bf16 matrix units (no
+AVX512-BF16 / AMX) the kernel's bf16 path is 3-4x slower than casting (native/bench/cpu_attention.py),
+and fp32 keeps CPU numerics equal to the reference's.
 """
 import torch
 
@@ -24,10 +29,13 @@ def supported():
 
 
 def _expand(x, heads):
-    return x if x.shape[1] == heads else x.repeat_interleave(heads // x.shape[1], dim=1)
+    """fp32, with as many heads as the queries (one copy at most)."""
+    if x.shape[1] != heads:
+        return x.float().repeat_interleave(heads // x.shape[1], dim=1)
+    return x.float()
 
 
-def _mask(qm, km, dtype):
+def _mask(qm, km, dtype=torch.float32):
     """(additive mask or None, causal flag, rows with any allowed key or None)."""
     kind = block_kind(qm, km)
     if kind == 'full':
@@ -43,9 +51,8 @@ def _mask(qm, km, dtype):
 
 def forward(q, k, v, qm, km, scale):
     H = q.shape[1]
-    mask, causal, rows = _mask(qm, km, q.dtype)
-    out, lse = _FWD(q, _expand(k, H), _expand(v, H), 0.0, causal, attn_mask=mask, scale=scale)
-    out = out.float()
+    mask, causal, rows = _mask(qm, km)
+    out, lse = _FWD(q.float(), _expand(k, H), _expand(v, H), 0.0, causal, attn_mask=mask, scale=scale)
     if rows is not None:
         # The kernel leaves lse 0 (not -inf) on a row with no allowed key, which would weigh
         # its zero output into the ring merge.
@@ -56,11 +63,10 @@ def forward(q, k, v, qm, km, scale):
 def backward(dout, q, k, v, out, lse, qm, km, scale):
     B, H, Lq, D = q.shape
     Hk = k.shape[1]
-    mask, causal, _ = _mask(qm, km, q.dtype)
+    mask, causal, _ = _mask(qm, km)
     lse = torch.where(torch.isinf(lse), torch.zeros_like(lse), lse).contiguous()
-    dq, dk, dv = _BWD(dout.to(q.dtype).contiguous(), q, _expand(k, H), _expand(v, H), out.to(q.dtype).contiguous(),
+    dq, dk, dv = _BWD(dout.float().contiguous(), q.float(), _expand(k, H), _expand(v, H), out.float().contiguous(),
                       lse, 0.0, causal, attn_mask=mask, scale=scale)
-    if Hk != H:  # sum each group's heads, accumulating in fp32
-        return (dq.float(), dk.view(B, Hk, H // Hk, -1, D).sum(2, dtype=torch.float32),
-                dv.view(B, Hk, H // Hk, -1, D).sum(2, dtype=torch.float32))
-    return dq.float(), dk.float(), dv.float()
+    if Hk != H:  # sum each group's heads
+        return dq, dk.view(B, Hk, H // Hk, -1, D).sum(2), dv.view(B, Hk, H // Hk, -1, D).sum(2)
+    return dq, dk, dv

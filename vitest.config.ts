@@ -1,4 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { VENV_PYTHON } from './scripts/python.mjs';
+
+// Local runs and test nodes train with the project's environment when nothing else is set (npm
+// test sets SPINDLE_PYTHON itself; this covers running the suite directly).
+if (!process.env.SPINDLE_PYTHON) process.env.SPINDLE_PYTHON = VENV_PYTHON;
 
 export default defineConfig({
   test: {

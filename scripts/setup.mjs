@@ -105,11 +105,9 @@ const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file
 
 function basePython() {
   for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(
-      py,
-      ['-c', 'import sys, venv; print(sys.version_info >= (3, 10))'],
-      { encoding: 'utf8' },
-    );
+    const r = spawnSync(py, ['-c', 'import sys, venv; print(sys.version_info >= (3, 10))'], {
+      encoding: 'utf8',
+    });
     if (r.status === 0 && r.stdout.trim() === 'True') return py;
   }
   throw new Error('No Python >= 3.10 with its venv module (Debian: apt-get install python3-venv).');
@@ -137,10 +135,7 @@ function createVenv() {
   fs.mkdirSync(WHEELS, { recursive: true });
   run(basePython(), ['-m', 'venv', VENV]);
   const offline = ['--no-index', '--find-links', WHEELS];
-  const steps = [
-    [torchPin],
-    ['--no-build-isolation', '-r', REQUIREMENTS],
-  ];
+  const steps = [[torchPin], ['--no-build-isolation', '-r', REQUIREMENTS]];
   for (const [i, step] of steps.entries()) {
     if (pip(['install', ...offline, ...step])) continue;
     log(
@@ -174,7 +169,8 @@ export function ensurePython({ required }) {
       `SPINDLE_PYTHON=${own} has ${torch ? `torch ${torch}` : 'no torch'}; the runtime needs torch >= ${MIN_TORCH.join('.')}.`,
     );
   }
-  const current = fs.existsSync(VENV_STAMP) && fs.readFileSync(VENV_STAMP, 'utf8') === sha256(REQUIREMENTS);
+  const current =
+    fs.existsSync(VENV_STAMP) && fs.readFileSync(VENV_STAMP, 'utf8') === sha256(REQUIREMENTS);
   if (!current) {
     const started = Date.now();
     log(

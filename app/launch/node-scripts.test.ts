@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   noTorchAdvice,
@@ -6,6 +10,8 @@ import {
   parseReach,
   parseRuntimeCheck,
   pythonCandidates,
+  pythonFinderScript,
+  torchSupported,
 } from './node-scripts';
 
 // What probeScript prints on a GPU node (nvidia-smi's CSV query and its banner's CUDA line).
@@ -77,24 +83,53 @@ describe('node probe parsing', () => {
     expect(f.gpus).toEqual([]);
     expect(f.cpus).toBe(208);
   });
+  it('knows which torch versions the runtime supports', () => {
+    for (const v of ['2.4.0', '2.4.1+cu121', '2.11.0+cu130', '3.0.0'])
+      expect(torchSupported(v)).toBe(true);
+    for (const v of ['1.13.0a0', '2.3.1+cu121', '2', 'unknown'])
+      expect(torchSupported(v)).toBe(false);
+  });
+  it('the finder script skips a Python whose torch is too old and stops at a supported one', () => {
+    // Stand-ins for Pythons: each answers the probe with fixed versions (the script's parsing
+    // of their answers is what is under test; the probe itself is plain Python).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyfinder-'));
+    const fake = (name: string, answer: string) => {
+      const p = path.join(dir, name);
+      fs.writeFileSync(p, `#!/bin/sh\necho "${answer}"\n`, { mode: 0o755 });
+      return p;
+    };
+    const cands = [
+      fake('old', '3.11.2 1.13.0a0'),
+      fake('none', '3.12.1 -'),
+      fake('new', '3.11.7 2.11.0+cu130'),
+      fake('later', '3.12.0 2.5.0'),
+    ];
+    const out = execFileSync('sh', ['-s'], { input: pythonFinderScript(cands), encoding: 'utf8' });
+    const f = parsePythonFinder(out);
+    expect(f.python).toBe(cands[2]);
+    expect(f.tried.map((t) => t.state)).toEqual(['old-torch', 'no-torch', 'ok']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   it('reads the Python finder, the runtime check and the reach test', () => {
     const py = parsePythonFinder(
-      'py python3 3.12.1 - ok\npy /opt/conda/bin/python 3.10.14 2.3.1+cu121 ok\n',
+      'py python3 3.12.1 -\npy /usr/bin/python3 3.11.2 1.13.0a0\npy /opt/conda/bin/python 3.10.14 2.4.1+cu121\n',
     );
     expect(py).toMatchObject({
       python: '/opt/conda/bin/python',
       pythonVersion: '3.10.14',
-      torch: '2.3.1+cu121',
-      torchrunRedirectsBug: false,
+      torch: '2.4.1+cu121',
     });
-    expect(
-      parsePythonFinder('py /usr/bin/python3 3.11.2 1.13.0a0 redirects-bug\n').torchrunRedirectsBug,
-    ).toBe(true);
+    expect(py.tried[1]).toMatchObject({ state: 'old-torch', torch: '1.13.0a0' });
+    const old = parsePythonFinder('py python3 3.11.2 2.3.1+cu121\n');
+    expect(old.python).toBeNull();
+    expect(noTorchAdvice('gpu-a', old)).toBe(
+      "gpu-a: no Python with PyTorch >= 2.4 (python3: torch 2.3.1+cu121, older than the runtime supports (>= 2.4)). Install it there, e.g. `python3 -m pip install 'torch>=2.4'`, or set the node's python to one that has it.",
+    );
     const none = parsePythonFinder(
-      'py python3 3.12.1 - ok\npy /usr/bin/python3 missing\npy python broken\n',
+      'py python3 3.12.1 -\npy /usr/bin/python3 missing\npy python broken\n',
     );
     expect(none.python).toBeNull();
-    expect(noTorchAdvice('gpu-a', none)).toContain('`python3 -m pip install torch`');
+    expect(noTorchAdvice('gpu-a', none)).toContain("`python3 -m pip install 'torch>=2.4'`");
     expect(pythonCandidates(['/opt/py', undefined, 'python3'])).toEqual([
       '/opt/py',
       'python3',

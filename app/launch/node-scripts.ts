@@ -101,89 +101,97 @@ export function pythonCandidates(preferred: (string | undefined)[]): string[] {
   ];
 }
 
-/** Tries each candidate; prints "py <candidate> <python version> <torch version|-> <ok|redirects-bug>" and stops at the first with torch. */
+/** The oldest torch the runtime supports (native/spindle/check.py says the same). */
+export const MIN_TORCH = '2.4';
+
+/** Whether a torch version string ("2.11.0+cu130", "1.13.0a0") is one the runtime supports. */
+export function torchSupported(version: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const [wantMajor, wantMinor] = MIN_TORCH.split('.').map(Number);
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+
+/** Tries each candidate; prints "py <candidate> <python version> <torch version|->" for each and
+ *  stops at the first whose torch the runtime supports (an older one is reported, and skipped). */
 export function pythonFinderScript(candidates: string[]): string {
-  // Also reports torch 1.13's Python 3.11 torchrun bug (its default --redirects "0" does not
-  // parse), which the launch works around.
   const probe = [
     'import sys',
-    'w = "ok"',
     'try:',
     '    import torch',
     '    t = torch.__version__',
-    '    try:',
-    '        from torch.distributed.elastic.multiprocessing.api import Std',
-    '        w = "redirects-bug" if Std.from_str("0") is None else "ok"',
-    '    except Exception:',
-    '        pass',
     'except Exception:',
     '    t = "-"',
-    'print(sys.version.split()[0], t, w)',
+    'print(sys.version.split()[0], t)',
   ].join('\n');
+  const supported = MIN_TORCH.split('.').map(Number);
   return [
     `PROBE=${shq(probe)}`,
     'for c in ' + candidates.map(shq).join(' ') + '; do',
     '  command -v "$c" >/dev/null 2>&1 || { echo "py $c missing"; continue; }',
     '  r=$("$c" -c "$PROBE" 2>/dev/null) || { echo "py $c broken"; continue; }',
     '  echo "py $c $r"',
-    '  case "$r" in *" - "*) ;; *) exit 0;; esac',
+    // torch's major.minor from "3.11.2 2.11.0+cu130"; stop at the first supported one.
+    '  t=${r#* }; maj=${t%%.*}; rest=${t#*.}; min=${rest%%[!0-9]*}',
+    '  case "$maj" in ""|*[!0-9]*) continue;; esac',
+    `  if [ "$maj" -gt ${supported[0]} ] || { [ "$maj" -eq ${supported[0]} ] && [ "\${min:-0}" -ge ${supported[1]} ]; }; then exit 0; fi`,
     'done',
     '',
   ].join('\n');
 }
 
 export interface PythonFinding {
-  /** First candidate that imports torch. */
+  /** First candidate whose torch the runtime supports. */
   python: string | null;
   pythonVersion: string | null;
   torch: string | null;
-  /** torchrun needs explicit --redirects/--tee (torch 1.13 on Python 3.11). */
-  torchrunRedirectsBug: boolean;
   /** What each tried candidate turned out to be, for messages. */
-  tried: { candidate: string; state: 'missing' | 'broken' | 'no-torch' | 'ok'; version?: string }[];
+  tried: {
+    candidate: string;
+    state: 'missing' | 'broken' | 'no-torch' | 'old-torch' | 'ok';
+    version?: string;
+    torch?: string;
+  }[];
 }
 
 export function parsePythonFinder(text: string): PythonFinding {
-  const f: PythonFinding = {
-    python: null,
-    pythonVersion: null,
-    torch: null,
-    torchrunRedirectsBug: false,
-    tried: [],
-  };
+  const f: PythonFinding = { python: null, pythonVersion: null, torch: null, tried: [] };
   for (const line of text.split('\n')) {
-    const m = /^py (\S+) (\S+)(?: (\S+))?(?: (\S+))?$/.exec(line.trim());
+    const m = /^py (\S+) (\S+)(?: (\S+))?$/.exec(line.trim());
     if (!m) continue;
-    const [, candidate, a, b, w] = m;
+    const [, candidate, a, b] = m;
     if (a === 'missing' || a === 'broken') f.tried.push({ candidate, state: a });
     else if (b === '-' || b === undefined)
       f.tried.push({ candidate, state: 'no-torch', version: a });
+    else if (!torchSupported(b))
+      f.tried.push({ candidate, state: 'old-torch', version: a, torch: b });
     else {
-      f.tried.push({ candidate, state: 'ok', version: a });
-      if (!f.python)
-        Object.assign(f, {
-          python: candidate,
-          pythonVersion: a,
-          torch: b,
-          torchrunRedirectsBug: w === 'redirects-bug',
-        });
+      f.tried.push({ candidate, state: 'ok', version: a, torch: b });
+      if (!f.python) Object.assign(f, { python: candidate, pythonVersion: a, torch: b });
     }
   }
   return f;
 }
 
-/** What to tell the user when no Python on a node has PyTorch. */
+/** What to tell the user when no Python on a node has a torch the runtime supports. */
 export function noTorchAdvice(node: string, f: PythonFinding): string {
-  const withPython = f.tried.find((t) => t.state === 'no-torch');
+  const withPython = f.tried.find((t) => t.state === 'no-torch' || t.state === 'old-torch');
   const list = f.tried
     .map(
       (t) =>
-        `${t.candidate}: ${t.state === 'no-torch' ? `Python ${t.version} without torch` : t.state}`,
+        `${t.candidate}: ${
+          t.state === 'no-torch'
+            ? `Python ${t.version} without torch`
+            : t.state === 'old-torch'
+              ? `torch ${t.torch}, older than the runtime supports (>= ${MIN_TORCH})`
+              : t.state
+        }`,
     )
     .join('; ');
   return withPython
-    ? `${node}: no Python with PyTorch (${list}). Install it there, e.g. \`${withPython.candidate} -m pip install torch\`, or set the node's python to one that has it.`
-    : `${node}: no Python found (${list}). Install Python 3 and PyTorch there, or set the node's python.`;
+    ? `${node}: no Python with PyTorch >= ${MIN_TORCH} (${list}). Install it there, e.g. \`${withPython.candidate} -m pip install 'torch>=${MIN_TORCH}'\`, or set the node's python to one that has it.`
+    : `${node}: no Python found (${list}). Install Python 3 and PyTorch >= ${MIN_TORCH} there, or set the node's python.`;
 }
 
 /** Versions as the runtime reports them (python -m spindle check) or the inline fallback. */

@@ -18,8 +18,6 @@ export interface PlanNode {
   bundleDir: string;
   /** Interface on the route to the master address (NCCL/Gloo socket interface), if known. */
   iface: string | null;
-  /** torch 1.13 on Python 3.11: torchrun's default --redirects does not parse; pass it explicitly. */
-  torchrunRedirectsBug?: boolean;
 }
 
 export interface PlanInput {
@@ -98,10 +96,6 @@ export function torchrunArgv(
     String(input.masterPort),
     '--max_restarts',
     '0',
-    // Workers' stdout then also lands in logs/torchrun/ (tee keeps it in the node log as well).
-    ...(node.torchrunRedirectsBug
-      ? ['--redirects', '1', '--tee', '1', '--log_dir', posixJoin(runDir, 'logs', 'torchrun')]
-      : []),
     '-m',
     'spindle',
     'train',

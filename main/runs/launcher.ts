@@ -329,7 +329,6 @@ export async function prepareLaunch(
     python: found[i].python.python!,
     bundleDir: bundleDirs[i],
     iface: ifaces[i],
-    torchrunRedirectsBug: found[i].python.torchrunRedirectsBug,
   }));
   const plan = buildLaunchPlan({
     runId,

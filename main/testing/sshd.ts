@@ -149,6 +149,11 @@ export async function startSshd(world: SshWorld, opts: SshdOptions): Promise<Ssh
       'MaxStartups 100',
       'MaxSessions 100',
       'LogLevel VERBOSE',
+      // The nodes' `python3` is the one the suite runs with (npm test sets SPINDLE_PYTHON to the
+      // project's environment), as on a GPU node whose PATH leads to a Python with torch.
+      ...(process.env.SPINDLE_PYTHON
+        ? [`SetEnv PATH=${path.dirname(process.env.SPINDLE_PYTHON)}:/usr/local/bin:/usr/bin:/bin`]
+        : []),
       '',
     ].join('\n'),
   );

@@ -18,6 +18,11 @@ def main(argv=None):
     if a.cmd == 'check':
         from .check import main as check_main
         return check_main()
+    import torch
+    from .check import torch_supported, unsupported_torch_message
+    if not torch_supported(torch.__version__):  # before any config is read or GPU touched
+        print(unsupported_torch_message(torch.__version__), file=sys.stderr)
+        return 2
     from .config import ConfigError, load
     if a.cmd == 'validate':
         try:

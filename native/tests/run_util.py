@@ -9,25 +9,11 @@ import time
 from dist_util import FIXTURES, NATIVE
 
 
-def torchrun_flags():
-    """torch 1.13's torchrun spells it --nproc_per_node (2.x accepts both). On Python 3.11 its
-    default --redirects/--tee value "0" does not parse (IntFlag iteration skips 0), so give 1."""
-    flags = []
-    try:
-        from torch.distributed.elastic.multiprocessing.api import Std
-        if Std.from_str('0') is None:
-            flags = ['--redirects', '1', '--tee', '1']
-    except Exception:
-        pass
-    return flags
-
-
 def command(config, run_dir, nproc=1, extra=()):
     train = ['-m', 'spindle', 'train', config, '--run-dir', run_dir, *extra]
     if nproc == 1:
         return [sys.executable, *train]
-    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(nproc),
-            *torchrun_flags(), *train]
+    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', str(nproc), *train]
 
 
 def env():

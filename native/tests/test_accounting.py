@@ -14,7 +14,6 @@ from spindle.accounting import Accountant
 from spindle.accounting.alloc import CpuTrace
 from spindle.accounting.saved import SavedCensus, composed_hooks
 from spindle.accounting.storage import distinct_bytes, storage_key
-from spindle.compat import TORCH_VERSION
 from spindle.train.loop import Trainer
 from spindle.train.metrics import local_memory
 from spindle.train.runtime import Proc
@@ -40,7 +39,7 @@ def widths(cfg):
     a = cfg['model']['architecture']
     h, q, kv, f, heads = a['hidden'], a['heads'] * a['head_dim'], a['kv_heads'] * a['head_dim'], a['ffn'], a['heads']
     e = 2 if cfg['training']['precision'] == 'bf16' else 4
-    norm = 8 * h + 4 + (4 * h if TORCH_VERSION < (2, 0) else 0)
+    norm = 8 * h + 4
     attn = 2 * norm + e * (2 * h + 2 * q + 2 * kv) + 4 * q + 4 * heads
     return {'none': attn + 4 * f * e, 'selective': attn, 'full': e * h, 'e': e, 'h': h, 'f': f}
 
@@ -89,7 +88,7 @@ def test_census_per_layer_matches_the_block_widths(tmp_path, precision, policy):
     assert rep['phases']['layer_backward']['activations'] == rep['phases']['loss']['activations'] + remat
     # The loss window: 12 B per logit at the start of the cross-entropy backward, and the final
     # norm's working set (docs/planner.md §3.6); a few bytes of scalars on top.
-    norm = (8 * h + 4 + (4 * h if TORCH_VERSION < (2, 0) else 0)) * T + (4 * h if e == 2 else 0)
+    norm = (8 * h + 4) * T + (4 * h if e == 2 else 0)
     logits = rep['phases']['loss']['logits']
     assert 0 <= logits - (12 * T * 260 + norm) < 64
 
@@ -112,7 +111,7 @@ def test_cpu_trace_windows_are_exact():
 
 
 def _gloo_collectives_in_a_trace(rank, world):
-    from spindle import comm, compat
+    from spindle import comm
     group = torch.distributed.group.WORLD
     n = 1 << 14
     shard, out, big = torch.randn(n), torch.empty(world * n), torch.randn(world * n)
@@ -121,8 +120,8 @@ def _gloo_collectives_in_a_trace(rank, world):
     for trial in range(5):
         with CpuTrace() as tr:
             for i in range(10):
-                compat.all_gather_into(out, shard, group)
-                compat.reduce_scatter_sum(shard, big, group)
+                comm.all_gather_into(out, shard, group)
+                comm.reduce_scatter_sum(shard, big, group)
                 y = comm.all_to_all(x, group)
                 del y
                 tr.mark(f'after{i}')

@@ -20,8 +20,20 @@ def test_check_prints_one_json_object():
     info = json.loads(lines[0])
     assert {'python', 'torch', 'cuda', 'nccl', 'gpus', 'cpu_count', 'spindle'} <= set(info)
     assert info['torch'] and info['cpu_count'] >= 1 and isinstance(info['gpus'], list)
+    import torch
+    assert info['torch'] == torch.__version__ and info['torch_required'] == '>=2.4'
+    assert info['torch_supported'] is True and info['error'] is None
     for g in info['gpus']:
         assert {'name', 'memory_bytes'} <= set(g)
+
+
+def test_torch_versions_the_runtime_supports():
+    from spindle.check import torch_supported, unsupported_torch_message
+    for v in ('2.4.0', '2.4.1+cu121', '2.11.0+cu130', '2.10.0a0+git123', '3.0'):
+        assert torch_supported(v), v
+    for v in ('1.13.0a0', '1.13.1+cu117', '2.3.1', '2', 'nonsense'):
+        assert not torch_supported(v), v
+    assert unsupported_torch_message('1.13.0a0').startswith('torch 1.13.0a0 is older than the runtime supports (torch >= 2.4)')
 
 
 def test_runs_from_inside_native_too():

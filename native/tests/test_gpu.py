@@ -4,7 +4,6 @@ import torch
 
 from spindle.attention import fused, kernels, math_kernel
 from spindle.attention.meta import TokenMeta
-from spindle.compat import TORCH_VERSION
 
 pytestmark = pytest.mark.gpu
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
@@ -37,5 +36,4 @@ def test_fused_kernel_matches_math(name):
 def test_cuda_selects_a_fused_kernel_or_says_why():
     names = kernels.available(torch.device('cuda'))
     assert names[-1] == 'math'
-    if TORCH_VERSION >= (2, 1):
-        assert 'sdpa_efficient' in names, 'torch >= 2.1 on CUDA should pass the efficient-attention self-test'
+    assert 'sdpa_efficient' in names, 'torch >= 2.4 on CUDA should pass the efficient-attention self-test'

@@ -83,7 +83,7 @@ def _keeps(t, packed):
 
 @contextlib.contextmanager
 def _checkpoint_disabled():
-    """torch.utils.checkpoint.checkpoint as a plain call (compat.checkpoint imports it at call time)."""
+    """torch.utils.checkpoint.checkpoint as a plain call (parallelize looks it up at call time)."""
     original = torch.utils.checkpoint.checkpoint
     torch.utils.checkpoint.checkpoint = lambda fn, *args, **kwargs: fn(*args)
     try:

@@ -1,4 +1,4 @@
-"""Storage identity and size of a tensor, across torch 1.13 (TypedStorage) and 2.x.
+"""Storage identity and size of a tensor.
 
 Memory is held by storages, not tensors: views, transposes and slices share one storage, so
 every count in this package is over distinct storages, each at its full size."""
@@ -6,7 +6,7 @@ every count in this package is over distinct storages, each at its full size."""
 
 def storage_key(t):
     """(device, data pointer) of the storage behind `t`, and its size in bytes; None for empty."""
-    s = t.untyped_storage() if hasattr(t, 'untyped_storage') else t.storage()
+    s = t.untyped_storage()
     ptr, n = s.data_ptr(), s.nbytes()
     if not ptr or not n:
         return None, 0

@@ -11,7 +11,7 @@ import warnings
 
 import torch
 
-# torch flags scatter_reduce as beta on every call; the amin/amax reductions used here are stable.
+# Older torch releases flag scatter_reduce as beta on every call; the amin/amax reductions used here are stable.
 warnings.filterwarnings('ignore', message='scatter_reduce\\(\\) is in beta')
 
 

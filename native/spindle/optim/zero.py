@@ -29,9 +29,15 @@ import math
 import torch
 import torch.distributed as dist
 
-from .. import compat
+from .. import comm
 from ..comm import wire_dtype
 from . import zero3
+
+
+def _pinned(t):
+    """Page-locked host copy when CUDA is there (fast, async-capable copies); plain otherwise."""
+    t = t.cpu()
+    return t.pin_memory() if torch.cuda.is_available() else t
 
 
 class ZeroAdamW:
@@ -55,8 +61,8 @@ class ZeroAdamW:
             self._init_flat()
         host = torch.device('cpu')
         if offload:
-            self.master = compat.pin(self.master.float())
-            self._g_host = compat.pin(torch.zeros(self.master.numel()))
+            self.master = _pinned(self.master.float())
+            self._g_host = _pinned(torch.zeros(self.master.numel()))
         self.exp_avg = torch.zeros_like(self.master)
         self.exp_avg_sq = torch.zeros_like(self.master)
         self.state_device = host if offload else self.device
@@ -129,7 +135,7 @@ class ZeroAdamW:
             g = self._flat_grads()
             if self.world > 1:
                 shard = torch.empty(self.shard, dtype=torch.float32, device=g.device)
-                compat.reduce_scatter_sum(shard, g, self.group)
+                comm.reduce_scatter_sum(shard, g, self.group)
             else:
                 shard = g
             self.grad_acc += shard
@@ -150,7 +156,7 @@ class ZeroAdamW:
             return math.sqrt(sq.item())
         dist.all_reduce(sq, group=self.group)  # each rank holds a disjoint shard
         norm = math.sqrt(sq.item())
-        compat.free_gloo_temporaries(self.group, sq)
+        comm.free_gloo_temporaries(self.group, sq)
         return norm
 
     @torch.no_grad()
@@ -190,12 +196,12 @@ class ZeroAdamW:
             return
         wd = wire_dtype(self.flat.dtype, self.group)
         if wd == self.flat.dtype:
-            compat.all_gather_into(self.flat, own, self.group)
+            comm.all_gather_into(self.flat, own, self.group)
         else:  # gloo and bf16: gather the fp32 shards, then round once
             full = torch.empty(self.padded, dtype=wd, device=self.flat.device)
-            compat.all_gather_into(full, self.master.to(device=self.flat.device, dtype=wd), self.group)
+            comm.all_gather_into(full, self.master.to(device=self.flat.device, dtype=wd), self.group)
             self.flat.copy_(full)
-            compat.free_gloo_temporaries(self.group, full)
+            comm.free_gloo_temporaries(self.group, full)
 
     @contextlib.contextmanager
     def gathered(self, module=None):

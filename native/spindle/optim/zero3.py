@@ -32,7 +32,7 @@ import math
 import torch
 import torch.distributed as dist
 
-from .. import compat
+from .. import comm
 from ..comm import wire_dtype
 
 
@@ -80,10 +80,10 @@ class Unit:
             else:
                 wd = wire_dtype(self.dtype, self.group)
                 gathered = torch.empty(self.padded, dtype=wd, device=self.device)
-                compat.all_gather_into(gathered, self.local.to(wd), self.group)
+                comm.all_gather_into(gathered, self.local.to(wd), self.group)
                 flat = gathered.to(self.dtype)  # gloo and bf16: gathered as fp32, rounded nowhere (exact)
                 if flat is not gathered:
-                    compat.free_gloo_temporaries(self.group, gathered)
+                    comm.free_gloo_temporaries(self.group, gathered)
         self.bind(flat)
         if stats is not None:
             stats.on_gather(self)
@@ -95,9 +95,9 @@ class Unit:
         if full is not None and self.world > 1:
             # Gloo may still hold views of the buffer it gathered into, and its worker thread may
             # drop them only after this: left to reference counting, the buffer could be freed
-            # there, unseen by accounting (compat.free_gloo_temporaries). Nothing else refers to
+            # there, unseen by accounting (comm.free_gloo_temporaries). Nothing else refers to
             # it any more: saved tensors were swapped for references by the pack hook.
-            compat.free_gloo_temporaries(self.group, full)
+            comm.free_gloo_temporaries(self.group, full)
 
     def reduce_grads(self, grads, stats=None):
         """Sum this micro-step's unit gradients over the world into the owner's fp32 shard."""
@@ -111,7 +111,7 @@ class Unit:
             stats.on_grad(self, sum(g.numel() * g.element_size() for g in grads if g is not None) + flat.numel() * 4)
         if self.world > 1:
             shard = torch.empty(self.shard, dtype=torch.float32, device=self.device)
-            compat.reduce_scatter_sum(shard, flat, self.group)
+            comm.reduce_scatter_sum(shard, flat, self.group)
         else:
             shard = flat
         self.grad_acc += shard
@@ -144,9 +144,9 @@ class Runner:
             u.release()
 
     def pack(self, t):
-        key = compat.storage_ptr(t)
+        key = t.untyped_storage().data_ptr()
         for u in self.units:
-            if u.full is not None and key == compat.storage_ptr(u.full):
+            if u.full is not None and key == u.full.untyped_storage().data_ptr():
                 return _Ref(u, t)
         return t
 

@@ -10,8 +10,7 @@ with grad and differentiates it.
 The region's parameters are explicit inputs of the Function, so their gradients leave through
 its backward like any input's: the function works under loss.backward() (gradients accumulate
 in .grad) and inside torch.autograd.grad (ZeRO-3's gathered calls capture them there), which
-torch's reentrant checkpoint does not allow, and on torch 1.13 as on 2.x (1.13's non-reentrant
-checkpoint holds its inputs by reference, so no saved-tensor hook could move them).
+torch's reentrant checkpoint does not allow.
 
 On CPU host memory is device memory: the input stays where it is and this is a plain
 checkpoint. There is no prefetch: the copy back is issued when the region's backward starts.

@@ -1,7 +1,8 @@
 """Turn a plain model into a parallel one, torchtitan style: the model code stays untouched and
 this step swaps in sequence-parallel attention and activation checkpointing. Data parallelism
 and ZeRO live in the optimizer (spindle.optim.zero), which owns gradient reduction."""
-from .. import compat
+import torch.utils.checkpoint
+
 from ..attention import kernels
 from ..attention.sp import ChunkedSPAttention, LocalAttention, SequenceParallelAttention
 from ..attention.ulysses import check_heads
@@ -11,8 +12,11 @@ CHECKPOINTING = ('none', 'full', 'selective')
 
 
 def _checkpointed(fn):
+    # Non-reentrant: works with autograd Functions that communicate (they rerun in the same order
+    # on every rank) and with inputs that do not require grad. Looked up at call time, so the
+    # accounting's census can run the region plainly (accounting/saved.py).
     def run(*args):
-        return compat.checkpoint(fn, *args)
+        return torch.utils.checkpoint.checkpoint(fn, *args, use_reentrant=False)
     return run
 
 

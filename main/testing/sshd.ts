@@ -20,6 +20,8 @@ export interface SshWorld {
   passphrase: string;
   knownHosts: string;
   sshConfig: string;
+  /** HOME of the sessions every sshd of this world starts (an empty dir: no shell start-up files). */
+  nodeHome: string;
   /** Environment for host processes of this world: its known_hosts and ssh config, a data dir, no agent. */
   env: Record<string, string>;
   /** Append an sshd's host key to this world's known_hosts, as a user who trusted it would have. */
@@ -81,8 +83,11 @@ export function makeSshWorld(): SshWorld {
   fs.writeFileSync(sshConfig, '');
   const home = path.join(dir, 'spindle-home');
   fs.mkdirSync(home);
+  const nodeHome = path.join(dir, 'node-home');
+  fs.mkdirSync(nodeHome);
   return {
     dir,
+    nodeHome,
     clientKey,
     encryptedKey,
     passphrase,
@@ -149,11 +154,14 @@ export async function startSshd(world: SshWorld, opts: SshdOptions): Promise<Ssh
       'MaxStartups 100',
       'MaxSessions 100',
       'LogLevel VERBOSE',
-      // The nodes' `python3` is the one the suite runs with (npm test sets SPINDLE_PYTHON to the
-      // project's environment), as on a GPU node whose PATH leads to a Python with torch.
-      ...(process.env.SPINDLE_PYTHON
-        ? [`SetEnv PATH=${path.dirname(process.env.SPINDLE_PYTHON)}:/usr/local/bin:/usr/bin:/bin`]
-        : []),
+      // A node as a GPU node is set up: its `python3` has torch (here the environment the suite
+      // runs with; npm test sets SPINDLE_PYTHON), and its shell start-up files are its own (an
+      // empty home in the world), not this machine's, which would put another python3 first.
+      `SetEnv HOME=${world.nodeHome}${
+        process.env.SPINDLE_PYTHON
+          ? ` PATH=${path.dirname(process.env.SPINDLE_PYTHON)}:/usr/local/bin:/usr/bin:/bin`
+          : ''
+      }`,
       '',
     ].join('\n'),
   );

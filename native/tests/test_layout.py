@@ -44,3 +44,19 @@ def test_bad_shapes_fail_clearly():
         check_heads(12, 3, 4)
     check_heads(8, 2, 4)  # replication: 2 kv heads over 4 ranks
     check_heads(8, 8, 4)  # split
+
+
+def _mesh_groups(rank, world):
+    import torch.distributed as dist
+    for ring, ulysses in ((2, 2), (1, 2), (2, 1), (1, 4)):
+        m = build_mesh(world, rank, ulysses, ring)
+        ranks = dist.get_process_group_ranks
+        assert ranks(m.ulysses_group) == [m.rank_of(m.dp_rank, m.ring_rank, u) for u in range(ulysses)]
+        assert ranks(m.ring_group) == m.ring_ranks == [m.rank_of(m.dp_rank, r, m.ulysses_rank) for r in range(ring)]
+        assert ranks(m.dp_group) == [m.rank_of(d, m.ring_rank, m.ulysses_rank) for d in range(m.dp)]
+        assert m.device_mesh.mesh_dim_names == ('dp', 'ring', 'ulysses')
+
+
+def test_mesh_groups_come_from_a_device_mesh_in_our_rank_order():
+    from dist_util import spawn
+    spawn(_mesh_groups, 4)

@@ -1,12 +1,15 @@
 """The process mesh: world = dp x ring x ulysses, Ulysses innermost (contiguous ranks, so a
-Ulysses group sits inside a node), ring next, dp outermost. Groups are created once, by every
-rank in the same order (torch requires that), and handed around explicitly."""
+Ulysses group sits inside a node), ring next, dp outermost. The groups come from torch's
+DeviceMesh over (dp, ring, ulysses), whose row-major rank order is exactly this layout; it is
+created once, by every rank (torch requires that), and its groups are handed around explicitly."""
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
 import torch.distributed as dist
 
 from ..comm import RingComm
+
+DIMS = ('dp', 'ring', 'ulysses')
 
 
 @dataclass
@@ -22,9 +25,9 @@ class Mesh:
     ulysses_group: Any = None
     ring_group: Any = None
     ring_ranks: Optional[List[int]] = None
-    sp_group: Any = None
     dp_group: Any = None
     world_group: Any = None  # gradient reduction and ZeRO sharding span dp x sp
+    device_mesh: Any = None  # torch.distributed.device_mesh.DeviceMesh over DIMS
 
     @property
     def sp(self):
@@ -41,7 +44,7 @@ def coords(rank, ring, ulysses):
     return rank // (ring * ulysses), (rank // ulysses) % ring, rank % ulysses
 
 
-def build_mesh(world, rank, ulysses, ring):
+def build_mesh(world, rank, ulysses, ring, device_type='cpu'):
     if world % (ulysses * ring):
         raise ValueError(f'world size {world} is not divisible by parallel.ulysses x parallel.ring = {ulysses * ring}')
     dp = world // (ulysses * ring)
@@ -49,24 +52,11 @@ def build_mesh(world, rank, ulysses, ring):
     m = Mesh(world, rank, dp, ring, ulysses, d, r, u)
     if world == 1 or not dist.is_initialized():
         return m
-    m.world_group = dist.group.WORLD
-    for dd in range(dp):
-        for rr in range(ring):
-            ranks = [m.rank_of(dd, rr, uu) for uu in range(ulysses)]
-            g = dist.new_group(ranks)
-            if (dd, rr) == (d, r):
-                m.ulysses_group = g
-        for uu in range(ulysses):
-            ranks = [m.rank_of(dd, rr, uu) for rr in range(ring)]
-            g = dist.new_group(ranks)
-            if (dd, uu) == (d, u):
-                m.ring_group, m.ring_ranks = g, ranks
-        g = dist.new_group([m.rank_of(dd, rr, uu) for rr in range(ring) for uu in range(ulysses)])
-        if dd == d:
-            m.sp_group = g
-    for rr in range(ring):
-        for uu in range(ulysses):
-            g = dist.new_group([m.rank_of(dd, rr, uu) for dd in range(dp)])
-            if (rr, uu) == (r, u):
-                m.dp_group = g
+    from torch.distributed.device_mesh import init_device_mesh
+    dm = init_device_mesh(device_type, (dp, ring, ulysses), mesh_dim_names=DIMS)
+    if tuple(dm.get_coordinate()) != (d, r, u):  # our rank arithmetic and torch's layout must agree
+        raise RuntimeError(f'device mesh puts rank {rank} at {dm.get_coordinate()}, expected {(d, r, u)}')
+    m.device_mesh, m.world_group = dm, dist.group.WORLD
+    m.ulysses_group, m.ring_group, m.dp_group = (dm.get_group(name) for name in ('ulysses', 'ring', 'dp'))
+    m.ring_ranks = dist.get_process_group_ranks(m.ring_group)
     return m

@@ -52,7 +52,7 @@ class Trainer:
         self.cfg, self.run_dir, self.proc = cfg, run_dir, proc
         t, p = cfg['training'], cfg['parallel']
         check_supported(cfg, proc.device)
-        self.mesh = build_mesh(proc.world, proc.rank, p['ulysses'], p['ring'])
+        self.mesh = build_mesh(proc.world, proc.rank, p['ulysses'], p['ring'], proc.device.type)
         check_seq_len(t['seq_len'], p['ulysses'], p['ring'], p['ring_variant'], p['chunks'])
         self.args = ModelArgs.from_config(cfg['model']['architecture'])
         tok = load_tokenizer(cfg['data']['tokenizer'], self.args.vocab)

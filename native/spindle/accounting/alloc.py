@@ -12,9 +12,17 @@ Result: for each window between consecutive marks, the live bytes at its start a
 relative to the start of the step.
 """
 import contextlib
+import os
 import time
+import warnings
 
 import torch
+
+# Kineto, under the CPU profiler, logs an error on every machine without a GPU ("gpuGetDeviceCount
+# failed") and torch warns that a profile without a schedule keeps one cycle; neither applies to
+# a trace of one step, and both landed in every rank's log.
+os.environ.setdefault('KINETO_LOG_LEVEL', '5')
+warnings.filterwarnings('ignore', message='.*Profiler clears events at the end of each cycle')
 
 
 class CudaTrace:

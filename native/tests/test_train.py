@@ -123,3 +123,23 @@ def test_bad_config_is_reported_in_the_run_dir(tmp_path):
     ev = R.events(run_dir)
     assert [e['type'] for e in ev] == ['error', 'run_end']
     assert 'training.bogus: unknown field' in ev[0]['message'] and ev[1]['status'] == 'failed'
+
+
+def test_single_kv_head_under_ulysses_2_ring_2_equals_one_process(tmp_path):
+    """kv_heads 1 < ulysses 2 (the KV head is replicated into both Ulysses ranks) with a ring of 2,
+    against one process: per-step losses within 1e-4 relative, on 4 gloo processes."""
+    with open(os.path.join(FIXTURES, 'configs', 'tiny-cpu.json')) as f:
+        arch = json.load(f)['model']['architecture']
+    arch = dict(arch, kv_heads=1)
+    common = dict(model={'architecture': arch}, training={'steps': 8, 'checkpoint_every': 0})
+    sp = R.config(tmp_path, 'tiny-cpu', **common)
+    one = R.config(tmp_path, 'tiny-cpu', **common, parallel={'ulysses': 1, 'ring': 1},
+                   cluster={'gpus_per_node': 1})
+    rc, out, _ = R.run(sp, str(tmp_path / 'sp'), nproc=4)
+    assert rc == 0, out[-3000:]
+    rc, out, _ = R.run(one, str(tmp_path / 'one'))
+    assert rc == 0, out[-3000:]
+    a, b = R.losses(str(tmp_path / 'sp')), R.losses(str(tmp_path / 'one'))
+    assert sorted(a) == sorted(b) == list(range(1, 9))
+    for s in a:
+        assert abs(a[s] - b[s]) <= 1e-4 * abs(b[s]), (s, a[s], b[s])

@@ -50,6 +50,7 @@ export const layerRules = [
 export default tseslint.config(
   {
     ignores: [
+      '.venv/**',
       'out/**',
       'dist/**',
       'release/**',

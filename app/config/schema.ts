@@ -48,7 +48,7 @@ export const RopeScaling = z
       ),
   ])
   .describe(
-    'RoPE frequency scaling for longer contexts, as in a Hugging Face config\'s rope_scaling: none, linear (factor) or llama3 (factor, low_freq_factor, high_freq_factor, original_max_position). It changes positions only, not memory or FLOPs.',
+    "RoPE frequency scaling for longer contexts, as in a Hugging Face config's rope_scaling: none, linear (factor) or llama3 (factor, low_freq_factor, high_freq_factor, original_max_position). It changes positions only, not memory or FLOPs.",
   );
 export type RopeScaling = z.infer<typeof RopeScaling>;
 

@@ -1,9 +1,11 @@
 import { defineConfig } from '@playwright/test';
-import { VENV_PYTHON } from './scripts/python.mjs';
+import path from 'node:path';
 
 // Local runs and test nodes train with the project's environment when nothing else is set (npm
 // test sets SPINDLE_PYTHON itself; this covers running the suite directly).
-if (!process.env.SPINDLE_PYTHON) process.env.SPINDLE_PYTHON = VENV_PYTHON;
+// (Playwright loads this file as CommonJS, where scripts/python.mjs's import.meta is not available.)
+if (!process.env.SPINDLE_PYTHON)
+  process.env.SPINDLE_PYTHON = path.join(__dirname, '.venv', 'bin', 'python');
 
 // The real UI in Debian's Chromium against a real `spindle serve`. No browser download.
 export default defineConfig({

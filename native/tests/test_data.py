@@ -32,8 +32,13 @@ def test_byte_tokenizer_and_vocab_check():
     assert TOK.encode('hé').tolist() == [104, 195, 169] and TOK.vocab_size == 260
     with pytest.raises(ValueError, match='vocab 200 is smaller'):
         load_tokenizer('byte', 200)
-    with pytest.raises(ValueError, match='needs the `tokenizers` or `transformers`|no end-of-text|not'):
+    with pytest.raises(ValueError, match="data.tokenizer '/nonexistent/tokenizer': not found"):
         load_tokenizer('/nonexistent/tokenizer', 1000)
+
+
+def test_a_directory_without_a_tokenizer_names_itself(tmp_path):
+    with pytest.raises(ValueError, match=f"data.tokenizer '{tmp_path}': no tokenizer there"):
+        load_tokenizer(str(tmp_path), 1000)
 
 
 def _stream(docs, L=16, seed=0, pack=True):

@@ -27,6 +27,8 @@ class HFTokenizer:
     def __init__(self, path):
         self.name = path
         tok = None
+        if not os.path.exists(path):  # local files only: never a hub id
+            raise ValueError(f'data.tokenizer {path!r}: not found (a tokenizer directory or tokenizer.json, or "byte")')
         file = os.path.join(path, 'tokenizer.json') if os.path.isdir(path) else path
         try:
             from tokenizers import Tokenizer
@@ -45,7 +47,10 @@ class HFTokenizer:
             except ImportError:
                 raise ValueError(f'data.tokenizer {path!r}: needs the `tokenizers` or `transformers` package '
                                  '(only "byte" works without them)') from None
-            tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            try:
+                tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            except (OSError, ValueError) as e:
+                raise ValueError(f'data.tokenizer {path!r}: no tokenizer there ({e})') from None
             self._encode = lambda s: tok.encode(s, add_special_tokens=False)
             self.vocab_size = len(tok)
             self.bos, self.eos = tok.bos_token_id, tok.eos_token_id

@@ -37,16 +37,54 @@ function newestMtime(
   return newest;
 }
 
+const seconds = (started) => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+
+/** Whether node-pty loads (the terminals need it) and ssh2 built its optional crypto binding. */
+function nativeModules() {
+  const probe = `const r = {};
+try { require('node-pty'); r.pty = true; } catch (e) { r.pty = String(e.message).split('\\n')[0]; }
+try { r.ssh2 = require('ssh2/lib/protocol/crypto.js').bindingAvailable; } catch { r.ssh2 = false; }
+process.stdout.write(JSON.stringify(r));`;
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8' });
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return { pty: (r.stderr || 'the check did not run').trim(), ssh2: false };
+  }
+}
+
 export function ensureNodeModules() {
   const stamp = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs) return;
-  log('installing npm dependencies (Electron binary download skipped)…');
+  const started = Date.now();
+  log(
+    'installing npm dependencies (1-3 min the first time: node-pty and ssh2 compile native code; Electron binary download skipped)…',
+  );
   // `npm install` honours package-lock.json; `npm ci` would also refuse a lock that lacks other
-  // platforms' optional packages, which some registry mirrors do not serve.
-  run('npm', ['install', '--no-audit', '--no-fund'], {
-    env: { ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
-  });
+  // platforms' optional packages, which some registry mirrors do not serve. --loglevel=error:
+  // npm's warnings here are none the user can act on (EBADENGINE from electron-builder's
+  // dependencies, harmless on Node 20, see .npmrc); errors and npm's `added N packages` line
+  // still print. Which install scripts run: package.json "allowScripts", explained in .npmrc.
+  try {
+    run('npm', ['install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error'], {
+      env: { ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
+    });
+  } catch (e) {
+    throw new Error(
+      `${e.message}. node-pty compiles on Linux: it needs python3, make and a C++ compiler (Debian: apt-get install build-essential python3).`,
+    );
+  }
+  const native = nativeModules();
+  if (native.pty !== true)
+    throw new Error(
+      `node-pty does not load (${native.pty}); the studio's terminals need it. With python3, make and a C++ compiler installed, run \`npm rebuild node-pty\`.`,
+    );
+  log(`npm dependencies ready (${seconds(started)}).`);
+  if (!native.ssh2)
+    log(
+      "ssh2's optional crypto binding did not build, so SSH uses Node's crypto (slower AES-GCM and ChaCha20); with a C++ compiler installed, `npm rebuild ssh2` builds it.",
+    );
 }
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -61,22 +99,41 @@ function missingDebs(pkgs) {
   );
 }
 
-/** Installs Debian packages when missing and we can; returns what is still missing. */
+/** Installs Debian packages when missing and we can; returns what is still missing. apt's own
+ *  output goes to a log file, shown only when it fails. */
 export function ensureDebs(pkgs) {
   if (!hasApt) return [];
   let missing = missingDebs(pkgs);
   if (missing.length === 0) return [];
   if (!isRoot) return missing;
-  log(`installing Debian packages: ${missing.join(' ')}…`);
+  const started = Date.now();
+  const estimate = missing.includes('chromium') ? '1-3 min' : 'under a minute';
+  log(`installing Debian packages: ${missing.join(' ')} (${estimate})…`);
+  const aptLog = path.join(os.tmpdir(), 'spindle-apt.log');
+  const apt = (args, env = {}) => {
+    const r = spawnSync('apt-get', args, {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    fs.appendFileSync(aptLog, `$ apt-get ${args.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+    if (r.status !== 0) {
+      const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-5).join('\n');
+      throw new Error(`apt-get ${args[0]} failed (exit ${r.status}; ${aptLog}):\n${tail}`);
+    }
+  };
   try {
-    run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
-      env: { DEBIAN_FRONTEND: 'noninteractive' },
+    fs.writeFileSync(aptLog, '');
+    apt(['update', '-qq']);
+    apt(['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+      DEBIAN_FRONTEND: 'noninteractive',
     });
   } catch (e) {
     log(String(e.message));
   }
   missing = missingDebs(pkgs);
+  // What is still missing the callers report (npm test lists it; npm start's Python step says why).
+  if (missing.length === 0) log(`Debian packages installed (${seconds(started)}).`);
   return missing;
 }
 

@@ -24,6 +24,8 @@ export const GpuSpec = z
     network: z.string(),
     /** Host link used by offload, per direction, GB/s. */
     pcie_gbps: positive,
+    /** "cpu": processes on host cores (gloo), timed as CPU work shared by the node's cores (§6). */
+    kind: z.enum(['gpu', 'cpu']).optional(),
     source: z.string().min(1),
   })
   .strict();
@@ -54,6 +56,12 @@ export const CALIBRATION_KEYS = [
   'matmul_efficiency',
   'attention_efficiency',
   'layer_overhead_s',
+  'micro_step_overhead_s',
+  'ulysses_overhead_s',
+  'ring_step_overhead_s',
+  'recompute_overhead_fraction',
+  'cpu_sync_efficiency',
+  'host_cores',
   'hbm_efficiency',
   'intra_node_efficiency',
   'inter_node_efficiency',
@@ -98,8 +106,34 @@ const CalibrationFile = z
   })
   .strict();
 
-export const calibrationEntries: Record<CalibrationKey, CalibrationEntry> = (() => {
-  const file = CalibrationFile.parse(calibrationFile);
+/**
+ * Keys whose every figure is a share of something (an efficiency or a fraction): in (0, 1].
+ * An efficiency above 1 would beat the datasheet peak; 0 would divide by zero.
+ */
+const FRACTION_KEYS: readonly CalibrationKey[] = [
+  'fragmentation_fraction',
+  'matmul_efficiency',
+  'attention_efficiency',
+  'hbm_efficiency',
+  'intra_node_efficiency',
+  'inter_node_efficiency',
+  'pcie_efficiency',
+  'overlap_fraction',
+  'cpu_sync_efficiency',
+];
+/** Keys that count things: whole numbers (host_cores 0 means "not a CPU node / not known"). */
+const INTEGER_KEYS: readonly CalibrationKey[] = ['host_cores'];
+
+/**
+ * Checks a parsed calibration.json: exactly the known keys, by_gpu naming catalog GPUs, every
+ * measured record equal to the by_gpu figure it documents, fractions in (0, 1] and counts whole.
+ * Throws with the first problem, naming the entry.
+ */
+export function validateCalibration(
+  raw: unknown,
+  gpuIds: readonly string[] = Object.keys(gpuCatalog),
+): Record<CalibrationKey, CalibrationEntry> {
+  const file = CalibrationFile.parse(raw);
   const keys = Object.keys(file.entries);
   const missing = CALIBRATION_KEYS.filter((k) => !(k in file.entries));
   const extra = keys.filter((k) => !(CALIBRATION_KEYS as readonly string[]).includes(k));
@@ -111,7 +145,7 @@ export const calibrationEntries: Record<CalibrationKey, CalibrationEntry> = (() 
   }
   for (const [k, entry] of Object.entries(file.entries)) {
     for (const gpu of Object.keys(entry.by_gpu ?? {})) {
-      if (!gpuCatalog[gpu])
+      if (!gpuIds.includes(gpu))
         throw new Error(`resources/calibration.json: ${k}.by_gpu names unknown GPU "${gpu}"`);
     }
     // A recorded measurement is the figure the planner uses for that GPU, not a note beside it.
@@ -122,9 +156,22 @@ export const calibrationEntries: Record<CalibrationKey, CalibrationEntry> = (() 
         );
       }
     }
+    const figures: [string, number][] = [
+      ['value', entry.value],
+      ...Object.entries(entry.by_gpu ?? {}).map(([g, v]): [string, number] => [`by_gpu.${g}`, v]),
+    ];
+    for (const [where, v] of figures) {
+      if (FRACTION_KEYS.includes(k as CalibrationKey) && !(v > 0 && v <= 1))
+        throw new Error(`resources/calibration.json: ${k}.${where} is ${v}, a fraction in (0, 1]`);
+      if (INTEGER_KEYS.includes(k as CalibrationKey) && !Number.isInteger(v))
+        throw new Error(`resources/calibration.json: ${k}.${where} is ${v}, a whole number`);
+    }
   }
   return file.entries as Record<CalibrationKey, CalibrationEntry>;
-})();
+}
+
+export const calibrationEntries: Record<CalibrationKey, CalibrationEntry> =
+  validateCalibration(calibrationFile);
 
 /** The calibration constants for one GPU type: per-GPU override, else the default; then caller overrides. */
 export function calibrationFor(gpuId: string, overrides: Partial<Calibration> = {}): Calibration {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { calibrationEntries, calibrationFor, gpuCatalog, type Calibration } from './catalog';
+import { cpuSlowdown } from './compute';
+import { planContext } from './context';
 import { makeConfig, layout } from './fixtures.test-util';
 import { planLayout } from './search';
 
@@ -43,9 +46,11 @@ describe('compute: hand-derived FLOPs and time', () => {
       (3 * MM_FWD) / (PEAK * MM_EFF) + (3.5 * ATTN_CAUSAL) / (PEAK * ATTN_EFF) + overhead,
       15,
     );
+    // Full checkpointing re-runs the blocks' forward: its FLOPs, and recompute_overhead_fraction
+    // (a third by default) of the blocks' fixed cost.
     const full = planLayout(config, layout({ checkpointing: 'full' })).compute.time_s;
     expect(full - t).toBeCloseTo(
-      BLOCK_MM_FWD / (PEAK * MM_EFF) + ATTN_CAUSAL / (PEAK * ATTN_EFF),
+      BLOCK_MM_FWD / (PEAK * MM_EFF) + ATTN_CAUSAL / (PEAK * ATTN_EFF) + overhead * 0.3333,
       15,
     );
   });
@@ -146,5 +151,117 @@ describe('step time and throughput', () => {
     expect(host.time.optimizer_s).toBe(0);
     // the node's CPUs update 8 partitions of P/8 parameters at 2e9 parameters/s
     expect(host.time.host_exposed_s).toBeGreaterThan(8_030_261_248 / 2e9);
+  });
+});
+
+describe('compute on CPU: the CPU work of each process, slowed by sharing the cores', () => {
+  // The tiny example on "this computer": 4 processes (gpus_per_node) of u2 r2, fp32.
+  const cpuConfig = (gpusPerNode = 4) =>
+    makeConfig({
+      training: { precision: 'fp32' },
+      cluster: { gpu: 'cpu', nodes: 1, gpus_per_node: gpusPerNode },
+    });
+  const CPU_PEAK = 0.2e12; // resources/presets/gpus.json cpu fp32_tflops
+  const CAL: Partial<Calibration> = {
+    matmul_efficiency: 0.1,
+    attention_efficiency: 0.01,
+    layer_overhead_s: 0.004,
+    ulysses_overhead_s: 0.003,
+    ring_step_overhead_s: 0.002,
+    micro_step_overhead_s: 0.005,
+    recompute_overhead_fraction: 0.5,
+    host_cores: 2,
+    cpu_sync_efficiency: 0.8,
+  };
+  const opts = (over: Partial<Calibration> = {}) => ({ calibration: { ...CAL, ...over } });
+  // One process's CPU seconds per micro-step, u2 r2, no checkpointing: FLOPs at the two rates,
+  // plus per block the layer, Ulysses and (r - 1) ring-step costs, plus the micro-step's own.
+  const cpuSeconds =
+    (3 * MM_FWD) / (CPU_PEAK * 0.1) +
+    (3.5 * ATTN_CAUSAL) / (CPU_PEAK * 0.01) +
+    2 * (0.004 + 0.003 + 0.002) +
+    0.005;
+
+  it('the catalog marks the CPU entry, and only it, as kind cpu', () => {
+    expect(gpuCatalog.cpu.kind).toBe('cpu');
+    for (const [id, g] of Object.entries(gpuCatalog))
+      if (id !== 'cpu') expect(g.kind).not.toBe('cpu');
+  });
+
+  it('4 processes on 2 cores: twice the CPU time, over the sync efficiency', () => {
+    const t = planLayout(cpuConfig(), layout(), undefined, opts()).compute.time_s;
+    expect(t).toBeCloseTo(((4 / 2) * cpuSeconds) / 0.8, 12);
+  });
+
+  it('full checkpointing adds the recomputed FLOPs and recompute_overhead_fraction of the block costs', () => {
+    const none = planLayout(cpuConfig(), layout(), undefined, opts()).compute.time_s;
+    const full = planLayout(cpuConfig(), layout({ checkpointing: 'full' }), undefined, opts())
+      .compute.time_s;
+    const extra =
+      BLOCK_MM_FWD / (CPU_PEAK * 0.1) + ATTN_CAUSAL / (CPU_PEAK * 0.01) + 0.5 * 2 * 0.009;
+    expect(full - none).toBeCloseTo(((4 / 2) * extra) / 0.8, 12);
+  });
+
+  it('SP costs follow the layout: Ulysses once per block when u > 1, ring per step after the first', () => {
+    const base = { ...CAL, attention_efficiency: 1, matmul_efficiency: 1 };
+    const time = (l: ReturnType<typeof layout>, over: Partial<Calibration> = {}) =>
+      planLayout(cpuConfig(), l, undefined, { calibration: { ...base, ...over } }).compute.time_s;
+    const u4 = layout({ ulysses: 4, ring: 1 });
+    const r4 = layout({ ulysses: 1, ring: 4 });
+    // Ulysses-only: no ring steps; 2 layers x ulysses_overhead_s, once however wide the group.
+    expect(time(u4) - time(u4, { ulysses_overhead_s: 0 })).toBeCloseTo((2 * 0.003 * 2) / 0.8, 12);
+    // Ring-only: 3 steps after the first in each of the 2 blocks, no Ulysses cost.
+    expect(time(r4) - time(r4, { ring_step_overhead_s: 0 })).toBeCloseTo(
+      (2 * 3 * 0.002 * 2) / 0.8,
+      12,
+    );
+    expect(time(r4) - time(r4, { ulysses_overhead_s: 0 })).toBeCloseTo(0, 15);
+  });
+
+  it('no slowdown beyond the sync losses while every process has a core; none when cores are unknown', () => {
+    const ctx = (gpn: number, over: Partial<Calibration> = {}) =>
+      planContext(cpuConfig(gpn), { calibration: { ...CAL, ...over } });
+    expect(cpuSlowdown(ctx(4))).toBeCloseTo(2 / 0.8, 15);
+    expect(cpuSlowdown(ctx(4, { host_cores: 4 }))).toBeCloseTo(1 / 0.8, 15);
+    expect(cpuSlowdown(ctx(4, { host_cores: 16 }))).toBeCloseTo(1 / 0.8, 15);
+    expect(cpuSlowdown(ctx(4, { host_cores: 3 }))).toBeCloseTo(4 / 3 / 0.8, 15);
+    expect(cpuSlowdown(ctx(1, { host_cores: 2, cpu_sync_efficiency: 1 }))).toBe(1);
+    expect(cpuSlowdown(ctx(4, { host_cores: 0, cpu_sync_efficiency: 1 }))).toBe(1);
+  });
+
+  it('GPUs ignore the CPU sharing terms', () => {
+    const gpu = makeConfig({});
+    const plain = planLayout(gpu, layout()).compute.time_s;
+    const shared = planLayout(gpu, layout(), undefined, {
+      calibration: { host_cores: 1, cpu_sync_efficiency: 0.5 },
+    }).compute.time_s;
+    expect(shared).toBe(plain);
+    expect(cpuSlowdown(planContext(gpu))).toBe(1);
+  });
+
+  it('the shipped CPU constants are measured figures, and the planner uses them for cpu', () => {
+    const cal = calibrationFor('cpu');
+    for (const k of [
+      'matmul_efficiency',
+      'attention_efficiency',
+      'layer_overhead_s',
+      'micro_step_overhead_s',
+      'ulysses_overhead_s',
+      'ring_step_overhead_s',
+      'recompute_overhead_fraction',
+      'cpu_sync_efficiency',
+      'latency_intra_s',
+      'host_cores',
+    ] as const) {
+      const m = calibrationEntries[k].measured?.cpu;
+      expect(m, k).toBeDefined();
+      expect(m!.command).toMatch(/spindle\.accounting\.calibrate_compute/);
+      expect(cal[k]).toBe(m!.value);
+    }
+    const ctx = planContext(cpuConfig());
+    expect(cpuSlowdown(ctx)).toBeCloseTo(
+      Math.max(1, 4 / cal.host_cores) / cal.cpu_sync_efficiency,
+      15,
+    );
   });
 });

@@ -24,6 +24,22 @@ export interface ComputeEstimate {
 /** Flash-style attention backward recomputes QK^T: 5 matmuls of the forward's 2, i.e. 2.5x. */
 const FLASH_BWD_FACTOR = 2.5;
 
+/**
+ * Wall seconds per CPU second of one process on a CPU node (kind "cpu"; 1 on GPUs). Its
+ * gpus_per_node processes share host_cores cores, one intra-op thread each (torchrun sets
+ * OMP_NUM_THREADS=1 for more than one process): with more processes than cores each gets
+ * cores/processes of one. Lockstep collectives also leave cores idle while processes wait on
+ * each other: cpu_sync_efficiency is the share of the wall clock they compute. host_cores 0 (not
+ * known): every process is assumed to have a core. A lone process's extra threads are not
+ * credited (its small GEMMs barely use them; not measured).
+ */
+export function cpuSlowdown(ctx: PlanContext): number {
+  if (ctx.gpu.kind !== 'cpu') return 1;
+  const cores = ctx.cal.host_cores;
+  const share = cores > 0 ? Math.max(1, ctx.gpusPerNode / cores) : 1;
+  return share / ctx.cal.cpu_sync_efficiency;
+}
+
 export function computeEstimate(
   ctx: PlanContext,
   l: LayoutChoice,
@@ -65,8 +81,19 @@ export function computeEstimate(
 
   const recomputeS = recomputeMm / mmRate + (full ? attnFwdS : 0);
 
-  // Launch and framework overhead per block, split like the work: a third forward, two thirds backward.
-  const overhead = m.layers * cal.layer_overhead_s;
+  // Framework cost beyond the FLOPs, per block (launches, Python, autograd; on CPU also the SP
+  // exchanges' own copies and gloo work: a Ulysses layer, each ring step after the first), and
+  // per micro-step (embedding, loss, optimizer, data). Split like the work: a third forward, two
+  // thirds backward; full checkpointing adds recompute_overhead_fraction of the blocks' part (the
+  // forward's re-run and the checkpoint's own bookkeeping).
+  const perLayer =
+    cal.layer_overhead_s +
+    (l.ulysses > 1 ? cal.ulysses_overhead_s : 0) +
+    (r - 1) * cal.ring_step_overhead_s;
+  const overhead = m.layers * perLayer + cal.micro_step_overhead_s;
+  const recomputeOverhead = full ? m.layers * perLayer * cal.recompute_overhead_fraction : 0;
+  // Wall seconds per CPU second of one process (1 on GPUs).
+  const slow = cpuSlowdown(ctx);
 
   return {
     matmulFwd,
@@ -75,9 +102,11 @@ export function computeEstimate(
     modelFlops: 3 * (matmulFwd + attnFwdCausal),
     modelFlopsLegacy: 3 * (matmulFwd + attnFwdFull),
     hardwareFlops,
-    fwdS: matmulFwd / mmRate + attnFwdS + overhead / 3,
-    bwdS: (2 * matmulFwd) / mmRate + attnBwdS + recomputeS + (2 * overhead) / 3,
-    attnFwdLayerS: attnFwdS / m.layers,
-    attnBwdLayerS: attnBwdS / m.layers,
+    fwdS: slow * (matmulFwd / mmRate + attnFwdS + overhead / 3),
+    bwdS:
+      slow *
+      ((2 * matmulFwd) / mmRate + attnBwdS + recomputeS + (2 * overhead) / 3 + recomputeOverhead),
+    attnFwdLayerS: (slow * attnFwdS) / m.layers,
+    attnBwdLayerS: (slow * attnBwdS) / m.layers,
   };
 }

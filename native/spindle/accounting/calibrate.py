@@ -11,7 +11,8 @@ What is measured, per process (one process per GPU, or per CPU "GPU"):
   nccl_base_bytes      what creating the world process group adds (gloo on CPU: VmRSS delta; CUDA:
                        NCCL, device-memory delta around the first collective)
   nccl_per_group_bytes what each further 2-rank group adds (average over several)
-Only figures measured here are written; anything else in calibration.json stays as it is.
+Only figures measured here are written; anything else in calibration.json stays as it is. The CPU
+timing constants (docs/planner.md §6) are measured by python -m spindle.accounting.calibrate_compute.
 The CUDA branch has not been run yet (no GPU was available when it was written): treat its
 first results with care and compare them with nvidia-smi.
 """
@@ -127,20 +128,25 @@ HOW = {
 }
 
 
-def write(result, gpu, path, command):
+def record(path, key, gpu, value, machine_, date, command, how):
+    """Record one measured figure: by_gpu[gpu] and its measured record (what catalog.ts checks)."""
     with open(path) as f:
         cal = json.load(f)
-    kind = 'cpu' if result['device'] == 'cpu' else 'cuda'
-    when = datetime.date.today().isoformat()
-    for key in ('framework_bytes', 'nccl_base_bytes', 'nccl_per_group_bytes'):
-        entry = cal['entries'][key]
-        entry.setdefault('by_gpu', {})[gpu] = result[key]
-        entry.setdefault('measured', {})[gpu] = {
-            'value': result[key], 'machine': machine(), 'date': when, 'command': command,
-            'how': HOW[key][kind] + f' (world {result["world"]}, largest rank)'}
+    entry = cal['entries'][key]
+    entry.setdefault('by_gpu', {})[gpu] = value
+    entry.setdefault('measured', {})[gpu] = {'value': value, 'machine': machine_, 'date': date, 'command': command,
+                                             'how': how}
     with open(path, 'w') as f:
         json.dump(cal, f, indent=2)
         f.write('\n')
+
+
+def write(result, gpu, path, command):
+    kind = 'cpu' if result['device'] == 'cpu' else 'cuda'
+    when = datetime.date.today().isoformat()
+    for key in ('framework_bytes', 'nccl_base_bytes', 'nccl_per_group_bytes'):
+        record(path, key, gpu, result[key], machine(), when, command,
+               HOW[key][kind] + f' (world {result["world"]}, largest rank)')
 
 
 def main(argv=None):

@@ -89,7 +89,7 @@ test.describe('on this computer', () => {
     // The exact commands and environment, before anything starts.
     await page.getByRole('button', { name: 'Preview commands' }).click();
     const preview = page.getByTestId('launch-preview');
-    await expect(preview).toContainText('torchrun');
+    await expect(preview).toContainText('-m torch.distributed.run');
     await expect(preview.getByText(/Environment \(\d+ variables?\)/)).toBeVisible();
 
     const runId = await launch(page);

@@ -1,6 +1,14 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
+import type { RollupLog } from 'rollup';
+
+// zod's sources carry annotation comments in places Rollup cannot use them; the warning is about
+// a dependency's comments and says nothing a user of the build can act on.
+function onwarn(w: RollupLog, warn: (w: RollupLog) => void) {
+  if (w.code === 'INVALID_ANNOTATION' && /[\\/]zod[\\/]/.test(w.id ?? '')) return;
+  warn(w);
+}
 
 export default defineConfig({
   main: {
@@ -9,6 +17,7 @@ export default defineConfig({
       outDir: 'out/main',
       rollupOptions: {
         input: { electron: resolve('main/electron/index.ts'), cli: resolve('main/cli/index.ts') },
+        onwarn,
       },
     },
   },
@@ -20,6 +29,7 @@ export default defineConfig({
       rollupOptions: {
         input: { index: resolve('main/electron/preload.ts') },
         output: { format: 'cjs' },
+        onwarn,
       },
     },
   },
@@ -36,7 +46,7 @@ export default defineConfig({
     },
     build: {
       outDir: resolve('out/renderer'),
-      rollupOptions: { input: resolve('renderer/index.html') },
+      rollupOptions: { input: resolve('renderer/index.html'), onwarn },
       chunkSizeWarningLimit: 8000,
     },
   },

@@ -253,8 +253,11 @@ export function ensureBuild({ force = false } = {}) {
     fs.statSync(path.join(root, 'electron.vite.config.ts')).mtimeMs,
   );
   if (!force && built > src) return;
-  log('building the studio…');
-  run('npx', ['electron-vite', 'build']);
+  const started = Date.now();
+  log('building the studio (about 1-2 min)…');
+  // Warnings and errors only: the per-file size table is noise at set-up.
+  run('npx', ['electron-vite', 'build', '--logLevel', 'warn']);
+  log(`studio built (${((Date.now() - started) / 1000).toFixed(0)} s).`);
 }
 
 export function electronBinary() {

@@ -51,7 +51,8 @@ describe('spindle CLI', () => {
   });
 
   it('prints normalized JSON that round-trips', async () => {
-    const examples = path.resolve(__dirname, '../../../shared/examples/tiny-cpu.yaml');
+    // The repo's copy of the contract example (app/config/parse.test.ts checks the shared ones).
+    const examples = path.resolve(__dirname, '../../resources/examples/tiny-cpu.yaml');
     expect(await main(['config', examples, '--normalize'])).toBe(0);
     const json = JSON.parse(stdout);
     expect(json.model.architecture).toMatchObject({

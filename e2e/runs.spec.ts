@@ -80,10 +80,12 @@ test.describe('on this computer', () => {
   test('launch the tiny example on this computer: live loss chart, run succeeds', async ({
     studioPage: page,
   }, testInfo) => {
+    test.setTimeout(180_000); // four torch 2.x processes start on two cores
     await openRuns(page);
     // A fresh studio has no runs: the launch panel is what shows.
     await expect(page.getByText('No runs yet')).toBeVisible();
-    await prepareTiny(page, 40);
+    // Long enough to watch: with the CPU flash kernel a tiny step takes about 0.2 s.
+    await prepareTiny(page, 120);
     await expect(page.getByRole('radio', { name: /This computer/ })).toBeChecked();
 
     // The exact commands and environment, before anything starts.
@@ -124,7 +126,7 @@ test.describe('on this computer', () => {
       seen.size,
       `chart updates seen while running: ${[...seen].join(', ')}`,
     ).toBeGreaterThanOrEqual(3);
-    await expect(chart).toHaveAttribute('data-points', '40');
+    await expect(chart).toHaveAttribute('data-points', '120');
     const first = Number(await chart.getAttribute('data-first'));
     const last = Number(await chart.getAttribute('data-last'));
     expect(last).toBeLessThan(first);
@@ -197,6 +199,8 @@ test.describe('on this computer', () => {
   test('stop a running run from the UI: it ends stopped and leaves no runtime process', async ({
     studioPage: page,
   }) => {
+    // Four torch 2.x processes start on two cores, and the first step is the measured one.
+    test.setTimeout(180_000);
     await openRuns(page);
     await prepareTiny(page, 2000, 'tiny-to-stop');
     const runId = await launch(page);

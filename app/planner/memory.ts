@@ -213,7 +213,19 @@ export function lossBytes(ctx: PlanContext, l: LayoutChoice, T: number): number 
     (bf16 ? e * V * h : 0) +
     keptInput +
     (zero3 ? 4 * headPad : 0);
-  return Math.max(fwd, bwd);
+  return Math.max(fwd, bwd, finalNormBackwardFp32(ctx, l, T));
+}
+
+/**
+ * With small loss chunks the loss moment's peak is the final norm's backward (fp32, measured under
+ * torch 2.11 with native/tools/trace_step.py): alive are its saved normalised value and 1/rms,
+ * dL/dh and the head's .grad, plus three T x h fp32 temporaries at once in the backward of the
+ * squared input (pow's), less the 1/rms it no longer needs: 20 B x hidden per token + 4 V h.
+ * bf16 and ZeRO-3 runs keep other tensors there and are not modelled by this term (0).
+ */
+function finalNormBackwardFp32(ctx: PlanContext, l: LayoutChoice, T: number): number {
+  if (ctx.bytes.act < 4 || l.zero === 3) return 0;
+  return 20 * T * ctx.shape.hidden + ctx.bytes.grad * ctx.shape.vocab * ctx.shape.hidden;
 }
 
 export function memoryEstimate(ctx: PlanContext, l: LayoutChoice, seqLen: number): MemoryEstimate {

@@ -14,7 +14,6 @@ import {
   type Comparison,
 } from '../app/planner/compare';
 import type { LayoutPlan } from '../app/planner';
-import type { MemoryOptions } from '../app/planner/memory';
 
 export interface RunComparison {
   name: string;
@@ -42,21 +41,9 @@ export function readRun(dir: string): {
   return { config: r.config, events } as never;
 }
 
-/**
- * What the run's data did that the planner cannot know from its config: blocks.json, written by
- * the validation grid (native/tests/grid_util.py), says whether packed documents cut an attention
- * block of the measured micro-step on any rank. Absent: the planner's default (they do not).
- */
-export function runMemoryOptions(dir: string): MemoryOptions {
-  const f = path.join(dir, 'blocks.json');
-  if (!fs.existsSync(f)) return {};
-  const raw = JSON.parse(fs.readFileSync(f, 'utf8')) as { masked?: boolean };
-  return { maskedBlocks: raw.masked === true };
-}
-
 export function compareRun(dir: string, perturb: Record<string, number> = {}): RunComparison {
   const { config, events } = readRun(dir);
-  const plan = planForRun(config, events, {}, runMemoryOptions(dir));
+  const plan = planForRun(config, events);
   return {
     name: path.basename(path.resolve(dir)),
     dir,

@@ -88,8 +88,7 @@ describe('compareMemory', () => {
     expect(row('loss', 'activations').tolerance).toBe(0.02);
     expect(row('loss', 'activations: layer 1').measured).toBe(plan.memory.saved.per_layer);
     expect(row('layer_backward', 'activations: recompute').predicted).toBe(plan.memory.saved.remat);
-    // a plan not made for the run (no step model) shows the last block's transients and the
-    // step's allocated bytes without checking them
+    // workspace and the step's allocated bytes are shown, not checked
     expect(row('layer_backward', 'workspace').ok).toBeNull();
     expect(row('step', 'allocated')).toMatchObject({ measured: 3_000_000, ok: null });
     // calibrated terms without a CUDA measurement are not rows
@@ -130,35 +129,9 @@ describe('compareMemory', () => {
     ).toEqual(['weights', 'weights']);
   });
 
-  it('a prediction made for the run checks the last block backward and the step peak to 5 %', () => {
-    const forRun = planForRun(config, runEvents());
-    const step = forRun.memory.step_allocated_bytes!;
-    expect(step).toBeGreaterThan(0);
-    const events = (scale: number) =>
-      runEvents().map((e) =>
-        e.type === 'memory'
-          ? ({ ...e, peaks: { step: Math.round(step * scale) } } as unknown as RunEvent)
-          : e,
-      );
-    const row = (c: ReturnType<typeof compareMemory>, phase: string, term: string) =>
-      c.rows.find((r) => r.phase === phase && r.term === term)!;
-    const within = compareMemory(forRun, events(1.049));
-    expect(row(within, 'step', 'allocated')).toMatchObject({ tolerance: 0.05, ok: true });
-    expect(row(within, 'layer_backward', 'workspace')).toMatchObject({ tolerance: 0.05, ok: true });
-    expect(row(within, 'step', 'allocated').note).toMatch(/step peak \(at \w+\)/);
-    const over = compareMemory(forRun, events(1.051));
-    expect(over.failures.map((f) => `${f.phase} ${f.term}`)).toEqual(['step allocated']);
-    const ws = compareMemory(forRun, events(1), { perturb: { workspace: 0.94 } });
-    expect(ws.failures.map((f) => `${f.phase} ${f.term}`)).toEqual([
-      'loss workspace',
-      'layer_backward workspace',
-    ]);
-  });
-
   it('reads the layout and the torch version from the run', () => {
     const again = planForRun(config, runEvents());
-    const { step_allocated_bytes: _s, step_moment: _m, ...rest } = again.memory;
-    expect(rest).toEqual(plan.memory);
+    expect(again.memory).toEqual(plan.memory);
     const torch2 = planForRun(config, runEvents(), { torch: '2.3.0' });
     expect(torch2.memory.saved.per_layer).toBeLessThan(plan.memory.saved.per_layer); // no squared norm inputs
   });

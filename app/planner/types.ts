@@ -57,13 +57,6 @@ export interface LayoutPlan extends LayoutChoice {
     saved: { per_layer: number; embedding: number; remat: number };
     /** Host (CPU) memory per node for offloaded states and activations. */
     host_bytes: number;
-    /**
-     * The step's allocated peak over all of its moments, the optimizer step included (what
-     * max_memory_allocated measures; docs/planner.md §2.2), and the moment it falls in. Set by
-     * the run comparison (planForRun); absent where the plan was made without it.
-     */
-    step_allocated_bytes?: number;
-    step_moment?: string;
   };
   comm: {
     bytes_per_step: number;

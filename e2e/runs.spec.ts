@@ -200,7 +200,7 @@ test.describe('on this computer', () => {
     studioPage: page,
   }) => {
     // Four torch 2.x processes start on two cores, and the first step is the measured one.
-    test.setTimeout(180_000);
+    test.setTimeout(240_000);
     await openRuns(page);
     await prepareTiny(page, 2000, 'tiny-to-stop');
     const runId = await launch(page);
@@ -221,7 +221,7 @@ test.describe('on this computer', () => {
     await expect(page.locator('.run-view [data-testid=run-status]')).toHaveAttribute(
       'data-status',
       'stopped',
-      { timeout: 60_000 },
+      { timeout: 120_000 },
     );
     await expect.poll(() => runtimeProcesses(runId), { timeout: 20_000 }).toEqual([]);
     const steps = Number(await chart.getAttribute('data-points'));
